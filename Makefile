@@ -1,0 +1,37 @@
+# Two commands do all the set-up: `make book` builds the HTML book, `make test` runs every test.
+# Both create .venv from the exact pins in requirements.lock when it is missing or stale.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+READY  := $(VENV)/.ready
+# Where `make book` writes _build/ (tests build into a temporary folder).
+BOOK_OUT ?= .
+
+.PHONY: book test lock clean
+
+$(READY): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
+## book: build the HTML book strictly (warnings and execution errors fail) and print where it is
+book: $(READY)
+	$(BIN)/jupyter-book build . --path-output $(BOOK_OUT) -W -n --keep-going
+	@echo "The book: $(abspath $(BOOK_OUT))/_build/html/index.html"
+
+## test: run the whole test suite
+test: $(READY)
+	$(BIN)/python -m pytest
+
+## lock: re-resolve the loose ranges of pyproject.toml into exact pins
+lock:
+	rm -rf .lock-venv
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet --disable-pip-version-check .
+	{ echo "# Exact pins for Python 3.11 on Linux; regenerate with: make lock"; \
+	  .lock-venv/bin/python -m pip freeze --all --exclude dropout-module; } > requirements.lock
+	rm -rf .lock-venv
+
+clean:
+	rm -rf _build $(VENV)
