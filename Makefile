@@ -4,10 +4,11 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 READY  := $(VENV)/.ready
+export PATH := $(abspath $(BIN)):$(PATH)  # nbgrader calls the environment's executables
 # Where `make book` writes _build/ (tests build into a temporary folder).
 BOOK_OUT ?= .
 
-.PHONY: book test lock clean
+.PHONY: book test exercises lock clean
 
 $(READY): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +24,10 @@ book: $(READY)
 ## test: run the whole test suite
 test: $(READY)
 	$(BIN)/python -m pytest
+
+## exercises: regenerate the student version in exercises/ from solutions/
+exercises: $(READY)
+	nbgrader generate_assignment dropout --force
 
 ## lock: re-resolve the loose ranges of pyproject.toml into exact pins
 lock:

@@ -1,11 +1,15 @@
 """Shared fixtures: the project root and one strict book build per test session."""
 
+import os
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "autograder"))  # dropout_checks, as the notebook imports it
 
 
 @pytest.fixture(scope="session")
@@ -18,3 +22,20 @@ def built_book(tmp_path_factory):
     )
     assert result.returncode == 0, f"strict book build failed:\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}"
     return out / "_build" / "html"
+
+
+def nbgrader(*args, cwd):
+    """Run an nbgrader command with this environment's executables on PATH (it calls alembic)."""
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    result = subprocess.run(["nbgrader", *args], cwd=cwd, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{result.stderr[-6000:]}"
+    return result
+
+
+@pytest.fixture
+def course(tmp_path):
+    """A copy of the course (config and solutions, links resolved) with the exercise generated."""
+    shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
+    shutil.copytree(ROOT / "solutions", tmp_path / "solutions")
+    nbgrader("generate_assignment", "dropout", cwd=tmp_path)
+    return tmp_path

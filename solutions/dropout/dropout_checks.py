@@ -1,0 +1,1 @@
+../../autograder/dropout_checks.py

@@ -1,0 +1,72 @@
+"""Statistical tolerances hold for every seed 0-99: the solution always passes, bugs always fail.
+
+The test cells of the notebook are run as they are (visible and hidden calls), with each
+seeded check called once per seed.
+"""
+
+import inspect
+
+import nbformat
+import pytest
+
+import dropout_checks
+from mutants import MUTANTS, patched_answers
+from notebook_cells import SOLUTION, answer_functions, answer_source, nbgrader_meta
+from test_exercise_mutants import EXPECTED
+
+SEEDS = range(100)
+STATISTICAL = {"test_forward_kept_fraction", "test_forward_uniform_draws",
+               "test_forward_training_mean", "test_layers_independent"}
+
+
+def graded_cell_sources():
+    nb = nbformat.read(SOLUTION, as_version=4)
+    return {
+        nbgrader_meta(c)["grade_id"]: c.source
+        for c in nb.cells
+        if c.cell_type == "code" and nbgrader_meta(c).get("grade")
+    }
+
+
+def outcomes_per_seed(cell_source, functions):
+    """Run one test cell with every seeded check repeated for seeds 0-99: [(call, seed, error)]."""
+    results = []
+
+    def sweep(check):
+        def swept(*args, **kwargs):
+            call = len({r[0] for r in results})
+            for seed in SEEDS:
+                try:
+                    check(*args, **{**kwargs, "seed": seed})
+                    results.append((call, seed, None))
+                except AssertionError as error:
+                    results.append((call, seed, str(error)))
+        return swept
+
+    namespace = dict(functions)
+    for name, check in vars(dropout_checks).items():
+        if name.startswith("check_"):
+            seeded = "seed" in inspect.signature(check).parameters
+            namespace[name] = sweep(check) if seeded else check
+    exec(cell_source, namespace)
+    return results
+
+
+@pytest.mark.parametrize("grade_id", sorted(graded_cell_sources()))
+def test_solution_passes_for_every_seed(grade_id):
+    results = outcomes_per_seed(graded_cell_sources()[grade_id], answer_functions())
+    failed = [(call, seed, error) for call, seed, error in results if error]
+    assert not failed, failed[:3]
+
+
+STATISTICAL_CATCHES = sorted(
+    (name, grade_id) for name, grade_ids in EXPECTED.items() for grade_id in grade_ids & STATISTICAL
+)
+
+
+@pytest.mark.parametrize("name, grade_id", STATISTICAL_CATCHES)
+def test_statistical_check_catches_bug_for_every_seed(name, grade_id):
+    functions = answer_functions(patched_answers(MUTANTS[name], answer_source))
+    results = outcomes_per_seed(graded_cell_sources()[grade_id], functions)
+    passed = [(call, seed) for call, seed, error in results if error is None]
+    assert results and not passed, f"{name} passes {grade_id} at (call, seed) {passed[:5]}"
