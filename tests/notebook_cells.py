@@ -82,8 +82,8 @@ def secret_fragments(path=SOLUTION, min_length=16):
     secret, public = set(), set()
     for cell in nb.cells:
         meta = nbgrader_meta(cell)
-        if cell.cell_type == "markdown" and meta.get("solution"):
-            secret.update(line.strip() for line in cell.source.splitlines())
+        if cell.cell_type == "markdown" and meta.get("solution"):  # prose: whole lines only
+            secret.update(line.strip() for line in cell.source.splitlines() if len(line.strip()) >= 40)
             continue
         inside = False
         for line in cell.source.splitlines():
@@ -93,5 +93,6 @@ def secret_fragments(path=SOLUTION, min_length=16):
             elif marker in ("### END SOLUTION", "### END HIDDEN TESTS"):
                 inside = False
             else:
-                (secret if inside else public).add(marker)
+                code = marker.split("  #")[0].rstrip()  # a line's code without its comment
+                (secret if inside else public).update({marker, code})
     return sorted(f for f in secret - public if len(f) >= min_length and not f.startswith("#"))

@@ -7,7 +7,7 @@ from conftest import ROOT
 
 def test_strict_build_has_the_intro_page(built_book):
     intro = (built_book / "book" / "intro.html").read_text()
-    assert "Learning goals" in intro
+    assert "Learning goals" in intro and "keep probability" in intro
     assert (built_book / "index.html").exists()
 
 
