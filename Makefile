@@ -8,7 +8,7 @@ export PATH := $(abspath $(BIN)):$(PATH)  # nbgrader calls the environment's exe
 # Where `make book` writes _build/ (tests build into a temporary folder).
 BOOK_OUT ?= .
 
-.PHONY: book test exercises lock clean
+.PHONY: book test chromium exercises lock clean
 
 $(READY): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,9 +21,17 @@ book: $(READY)
 	$(BIN)/jupyter-book build . --path-output $(BOOK_OUT) -W -n --keep-going
 	@echo "The book: $(abspath $(BOOK_OUT))/_build/html/index.html"
 
-## test: run the whole test suite
-test: $(READY)
+## test: run the whole test suite (installs Chromium for the browser tests when it can)
+test: $(READY) chromium
 	$(BIN)/python -m pytest
+
+chromium:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else \
+	    echo "Chromium is missing and needs root to install: the browser tests will skip (sudo apt-get install chromium)"; \
+	  fi; }
 
 ## exercises: regenerate the student version in exercises/ from solutions/
 exercises: $(READY)

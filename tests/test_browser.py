@@ -1,0 +1,193 @@
+"""The built book in a real browser: Debian's Chromium, driven headless by Playwright,
+reading the book over HTTP on localhost, every page as a student would see it.
+
+Screenshots of every page at desktop and phone width land in _build/browser-screenshots/.
+"""
+
+import functools
+import http.server
+import os
+import re
+import shutil
+import threading
+import urllib.error
+import urllib.request
+from pathlib import Path
+from urllib.parse import urldefrag, urljoin, urlparse
+
+import nbformat
+import pytest
+
+from conftest import ROOT
+from notebook_cells import secret_fragments
+
+SCREENSHOTS = ROOT / "_build" / "browser-screenshots"
+VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
+# As root with no network: no sandbox, and none of Chromium's own calls to Google's hosts.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    path = shutil.which("chromium")
+    if path is None:
+        message = "Chromium is missing, so the browser tests cannot run: install it with `apt-get install chromium`."
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="session")
+def server(built_book):
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=built_book))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="session")
+def browser(chromium):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+def book_pages(book):
+    skip = {"_static", "_sources", "_downloads", "_images"}
+    return sorted(p.relative_to(book).as_posix() for p in book.rglob("*.html") if not skip & set(p.parts))
+
+
+def pytest_generate_tests(metafunc):
+    if "page_path" in metafunc.fixturenames:
+        # The pages of a book built from _toc.yml: its chapters plus Sphinx's own pages.
+        import yaml
+
+        toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+        files = [toc["root"], *(chapter["file"] for chapter in toc.get("chapters", []))]
+        metafunc.parametrize("page_path", [f"{f}.html" for f in files] + ["genindex.html", "search.html"])
+
+
+@pytest.fixture(scope="session")
+def visit(browser, server):
+    """Open a page once (after MathJax has finished) and report what a reader's browser saw."""
+
+    @functools.cache
+    def open_page(path):
+        page = browser.new_page(viewport=VIEWPORTS["desktop"])
+        errors = []
+        page.on("console", lambda m: errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
+        page.on("requestfailed", lambda r: errors.append(f"request failed: {r.url} ({r.failure})"))
+        page.on("response", lambda r: errors.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
+        page.goto(server + path, wait_until="networkidle")
+        page.evaluate("() => window.MathJax && MathJax.startup ? MathJax.startup.promise : null")
+        report = page.evaluate("""() => ({
+            text: document.body.innerText,
+            images: [...document.images].map(i => ({src: i.src, width: i.naturalWidth, complete: i.complete})),
+            figures: [...document.querySelectorAll('figure img')].map(i => ({src: i.src, alt: i.alt})),
+            math: document.querySelectorAll('.math').length,
+            typeset: document.querySelectorAll('mjx-container').length,
+            links: [...document.querySelectorAll('a[href]')].map(a => a.href),
+        })""")
+        report["errors"] = errors
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        name = path.removesuffix(".html").replace("/", "-")
+        for label, size in VIEWPORTS.items():
+            page.set_viewport_size(size)
+            page.screenshot(path=SCREENSHOTS / f"{name}-{label}.png", full_page=True)
+        page.close()
+        return report
+
+    return open_page
+
+
+def test_every_built_page_is_checked(built_book):
+    import yaml
+
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    checked = {f"{toc['root']}.html", *(f"{c['file']}.html" for c in toc["chapters"]), "genindex.html", "search.html"}
+    assert set(book_pages(built_book)) - {"index.html"} == checked  # index.html only redirects to the root page
+
+
+def test_no_console_errors(visit, page_path):
+    assert visit(page_path)["errors"] == []
+
+
+def test_images_load_and_figures_have_alt_text(visit, page_path):
+    report = visit(page_path)
+    broken = [i["src"] for i in report["images"] if not i["complete"] or i["width"] == 0]
+    assert not broken, f"images that did not load: {broken}"
+    assert all(f["alt"].strip() for f in report["figures"]), report["figures"]
+
+
+def test_math_is_typeset(visit, page_path):
+    report = visit(page_path)
+    if report["math"]:
+        assert report["typeset"] >= report["math"], f"{report['math']} equations, {report['typeset']} typeset"
+    for raw in ("$$", "\\frac", "\\mathbb"):
+        assert raw not in report["text"], f"raw TeX {raw!r} is visible on the page"
+
+
+def _fetch(url):
+    try:
+        with urllib.request.urlopen(url) as response:
+            return response.status, response.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as error:
+        return error.code, ""
+
+
+def test_internal_links_and_anchors_resolve(visit, server, page_path):
+    origin = urlparse(server).netloc
+    broken = []
+    for link in sorted(set(visit(page_path)["links"])):
+        if urlparse(link).netloc != origin:
+            continue
+        target, anchor = urldefrag(link)
+        status, html = _fetch(target)
+        if status != 200:
+            broken.append(f"{link}: HTTP {status}")
+        elif anchor and not re.search(rf'\bid="{re.escape(anchor)}"', html):
+            broken.append(f"{link}: no element with id {anchor!r}")
+    assert not broken, broken
+
+
+def test_exercise_download_is_the_student_notebook(visit, server):
+    links = [l for l in visit("book/exercise.html")["links"] if l.endswith("/dropout.ipynb")]
+    assert links, "the exercise page links no notebook"
+    for link in set(links):
+        status, text = _fetch(link)
+        assert status == 200
+        nb = nbformat.reads(text, as_version=4)
+        nbformat.validate(nb)
+        code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+        assert code.count("raise NotImplementedError()") == 3, "the download is not the student version"
+        leaked = [s for s in secret_fragments() if s in text]
+        assert not leaked, f"the downloaded notebook contains solution or hidden-test lines: {leaked[:3]}"
+
+
+@pytest.mark.parametrize("word", ["inverted", "seed"])
+def test_search_finds(browser, server, word):
+    page = browser.new_page()
+    page.goto(f"{server}search.html?q={word}")
+    page.wait_for_selector("#search-results li", timeout=15_000)
+    hits = page.eval_on_selector_all("#search-results li a", "links => links.map(a => a.href)")
+    page.close()
+    assert any("/book/" in hit for hit in hits), f"searching {word!r} found no chapter: {hits}"
+
+
+def test_screenshots_saved(visit, page_path):
+    visit(page_path)
+    name = page_path.removesuffix(".html").replace("/", "-")
+    for label in VIEWPORTS:
+        shot = SCREENSHOTS / f"{name}-{label}.png"
+        assert shot.stat().st_size > 10_000, f"{shot} is missing or blank"
