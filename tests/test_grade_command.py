@@ -1,0 +1,179 @@
+"""`python -m autograder grade` end to end, on a batch with every kind of submission."""
+
+import copy
+import csv
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from conftest import ROOT
+from mutants import MUTANTS, patched_answers
+from notebook_cells import EXERCISE, answer_source, graded_tests, nbgrader_meta, secret_fragments
+
+RELEASED = nbformat.read(EXERCISE, as_version=4)
+AUTO_POINTS = sum(graded_tests().values())
+WRITTEN = {"answer_divide_by_p": "Training would see p times smaller activations on average.",
+           "answer_seeds": "Same masks for gradient checks, fresh masks for training."}
+# Points of the checks that need no dropout_forward: what a notebook without it still earns.
+WITHOUT_FORWARD = 4
+
+
+def completed(**changes):
+    """The released notebook as a student completes it: the solution's code, their own words."""
+    nb = copy.deepcopy(RELEASED)
+    for cell in nb.cells:
+        meta = nbgrader_meta(cell)
+        if meta.get("solution"):
+            grade_id = meta["grade_id"]
+            cell.source = changes.get(grade_id, WRITTEN.get(grade_id) or answer_source(grade_id))
+    return nb
+
+
+def with_code_before(grade_id, code):
+    return completed(**{grade_id: code + "\n" + answer_source(grade_id)})
+
+
+def tampered_stubs():
+    nb = copy.deepcopy(RELEASED)
+    tests = [c for c in nb.cells if nbgrader_meta(c).get("grade") and c.cell_type == "code"]
+    for cell in tests[1:]:
+        cell.source = "pass"
+    nb.cells.remove(tests[0])
+    duplicate = copy.deepcopy(tests[1])
+    duplicate.id = "duplicate"
+    nb.cells.append(duplicate)
+    return nb
+
+
+BATCH = {
+    "solution": completed(),
+    "stubs": copy.deepcopy(RELEASED),
+    "no_division": completed(**patched_answers(MUTANTS["no division by p"], answer_source)),
+    "cs231n_seed": completed(**patched_answers(MUTANTS["one seed for every layer (CS231n)"], answer_source)),
+    "not_json": "{ this is not json",
+    "not_notebook": '{"nbformat": 4, "nbformat_minor": 5, "cells": "none"}',
+    "old_format": nbformat.writes(nbformat.convert(completed(), 3)),
+    "tampered_tests": tampered_stubs(),
+    "endless_loop": completed(**{"dropout_backward": answer_source("dropout_backward") + "\nwhile True:\n    pass"}),
+    "memory_bomb": with_code_before("dropout_forward", "hog = bytearray(20 * 2**30)"),
+    "output_flood": completed(**{"dropout_backward": answer_source("dropout_backward") + "\nfor i in range(50_000):\n    print(i)"}),
+    "kills_kernel": with_code_before("dropout_forward", "import os\nos._exit(3)"),
+    "import_error": with_code_before("dropout_forward", "import a_module_that_does_not_exist"),
+}
+
+EXPECTED = {  # student: (status, autograded points)
+    "solution": ("graded", AUTO_POINTS),
+    "stubs": ("graded", 0),
+    "no_division": ("graded", AUTO_POINTS - 4),
+    "cs231n_seed": ("graded", AUTO_POINTS - 3),
+    "not_json": ("not a notebook: invalid JSON (Expecting property name enclosed in double quotes, line 1)", None),
+    "not_notebook": ("not a notebook: it has no cells", None),
+    "old_format": ("graded: converted from nbformat 3", AUTO_POINTS),
+    "renamed": ("graded: notebook was named dropout (2).ipynb", AUTO_POINTS),
+    "tampered_tests": ("graded: deleted cells restored: test_forward_output_shape; duplicated cells restored: "
+                       "test_forward_mask_values; edited cells restored: " + ", ".join(
+                           g for g in graded_tests() if g not in ("test_forward_output_shape", "test_forward_mask_values")),
+                       0),
+    "endless_loop": ("graded: a cell ran longer than 3 s", AUTO_POINTS),
+    "memory_bomb": ("graded: a cell ran out of memory (cap 2048 MiB)", WITHOUT_FORWARD),
+    "output_flood": ("graded: output cut at 1000 lines", AUTO_POINTS),
+    "kills_kernel": ("the kernel died: the notebook ends or crashes its own Python process", None),
+    "import_error": ("graded: ModuleNotFoundError in dropout_forward", WITHOUT_FORWARD),
+    "empty_folder": ("no notebook in the student's folder", None),
+    "two_notebooks": ("2 notebooks (dropout.ipynb, dropout_copy.ipynb): submit one", None),
+}
+
+
+def write_batch(root, batch):
+    for student, content in batch.items():
+        path = root / student / "dropout.ipynb"
+        path.parent.mkdir(parents=True)
+        path.write_text(content if isinstance(content, str) else nbformat.writes(content))
+    return root
+
+
+def grade(submissions, out, *extra):
+    return subprocess.run([sys.executable, "-m", "autograder", "grade", str(submissions), "--out", str(out),
+                           "--cell-timeout", "3", *extra], cwd=ROOT, capture_output=True, text=True)
+
+
+def rows_of(out):
+    with open(out / "grades.csv") as handle:
+        return {row["student_id"]: row for row in csv.DictReader(handle)}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = write_batch(tmp_path_factory.mktemp("batch") / "submissions", BATCH)
+    (root / "empty_folder").mkdir()
+    (root / "renamed").mkdir()
+    nbformat.write(completed(), root / "renamed" / "dropout (2).ipynb")
+    (root / "two_notebooks").mkdir()
+    for name in ("dropout.ipynb", "dropout_copy.ipynb"):
+        nbformat.write(completed(), root / "two_notebooks" / name)
+    out = tmp_path_factory.mktemp("graded") / "out"
+    result = grade(root, out)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return out, result
+
+
+def test_every_submission_gets_its_status_and_score(graded):
+    rows = rows_of(graded[0])
+    assert sorted(rows) == sorted(EXPECTED)
+    for student, (status, points) in EXPECTED.items():
+        row = rows[student]
+        assert row["status"] == status, student
+        auto = sum(float(row[g]) for g in graded_tests() if row[g] != "")
+        assert (auto if points is not None else row["score"]) == (points if points is not None else ""), student
+        assert row["max_score"] == "30"
+
+
+def test_progress_and_summary_are_shown(graded):
+    _, result = graded
+    assert "grading: 100%" in result.stderr and "submission/s" in result.stderr
+    assert f"graded {sum(1 for s, p in EXPECTED.values() if p is not None)} of {len(EXPECTED)}" in result.stdout
+
+
+def test_feedback_for_graded_students_without_hidden_tests(graded):
+    out = graded[0]
+    secrets = secret_fragments()
+    for student, (_, points) in EXPECTED.items():
+        page = out / "feedback" / student / "dropout.html"
+        assert page.exists() == (points is not None), student
+        if page.exists():
+            text = page.read_text()
+            assert "HIDDEN TESTS" not in text
+            assert not [s for s in secrets if s in text], f"{student}'s feedback shows solution or hidden-test lines"
+    stubs = (out / "feedback" / "stubs" / "dropout.html").read_text()
+    assert "NotImplementedError" in stubs
+
+
+def test_report_and_course_for_nbgrader(graded):
+    out = graded[0]
+    report = (out / "report.html").read_text()
+    assert report.count("data:image/png;base64,") == 2
+    attention = report[report.index('id="attention"'):]
+    for student, (status, _) in EXPECTED.items():
+        assert (f"<td>{student}</td>" in attention) == (status != "graded"), student
+    assert (out / "course" / "gradebook.db").exists() and (out / "course" / "nbgrader_config.py").exists()
+
+
+def test_regrading_gives_identical_grades(tmp_path):
+    batch = write_batch(tmp_path / "small", {k: BATCH[k] for k in ("solution", "stubs", "cs231n_seed")})
+    first, second = grade(batch, tmp_path / "first"), grade(batch, tmp_path / "second")
+    assert first.returncode == second.returncode == 0
+    assert (tmp_path / "first" / "grades.csv").read_text() == (tmp_path / "second" / "grades.csv").read_text()
+
+
+def test_bad_invocations_are_refused_clearly(tmp_path):
+    missing = grade(tmp_path / "nowhere", tmp_path / "out")
+    assert missing.returncode != 0 and "does not exist" in missing.stderr
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "grades.csv").write_text("keep me")
+    taken = grade(tmp_path / "nowhere", tmp_path / "taken")
+    assert taken.returncode != 0 and "--force" in taken.stderr
+    assert (tmp_path / "taken" / "grades.csv").read_text() == "keep me"
+    usage = subprocess.run([sys.executable, "-m", "autograder", "grade", "--help"], cwd=ROOT, capture_output=True, text=True)
+    assert usage.returncode == 0 and "flat folder of <student_id>.ipynb" in usage.stdout
