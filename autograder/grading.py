@@ -21,17 +21,22 @@ ASSIGNMENT = "dropout"
 
 COURSE_CONFIG = '''\
 """nbgrader configuration of this grading run (written by `python -m autograder grade`)."""
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, GetGrades,
+                                    IgnorePattern, LimitOutput, SaveAutoGrades)
 
-from autograder.feedback import ShortenTestTracebacks
+from autograder.trusted import TrustedExecute
 
 c = get_config()  # noqa: F821
 c.CourseDirectory.course_id = "dropout-module"
 c.Execute.timeout = {timeout}              # seconds per cell: an endless loop fails its cell only
 c.Execute.interrupt_on_timeout = True
 c.LimitOutput.max_lines = {max_lines}      # an output flood is cut, the rest still graded
-c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, ShortenTestTracebacks, CSSHTMLHeaderPreprocessor]
+# nbgrader's autograde steps, with tests decided outside the student's kernel (autograder.trusted)
+c.Autograde.autograde_preprocessors = [TrustedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+                                       SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+# feedback shows each test cell without its hidden part (failed checks show one line: autograder.trusted)
+c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
 '''
 
 
@@ -87,6 +92,8 @@ def nbgrader(course, *args, limits=None, timeout=None):
         os.killpg(process.pid, signal.SIGKILL)
         process.communicate()
         return None, f"stopped after {timeout} s"
+    if "Exception while loading config file" in log:  # nbgrader would go on with its defaults: never
+        raise RuntimeError(f"nbgrader could not load {course / 'nbgrader_config.py'}:\n{log[-3000:]}")
     return process.returncode, log
 
 

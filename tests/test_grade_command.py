@@ -10,7 +10,7 @@ import pytest
 
 from conftest import ROOT
 from mutants import MUTANTS, patched_answers
-from notebook_cells import EXERCISE, answer_source, graded_tests, nbgrader_meta, secret_fragments
+from notebook_cells import EXERCISE, answer_source, failed_tests, graded_tests, nbgrader_meta, secret_fragments
 
 RELEASED = nbformat.read(EXERCISE, as_version=4)
 AUTO_POINTS = sum(graded_tests().values())
@@ -47,6 +47,41 @@ def tampered_stubs():
     return nb
 
 
+STUBS = {g: RELEASED_SOURCE for g, RELEASED_SOURCE in
+         ((nbgrader_meta(c)["grade_id"], c.source) for c in RELEASED.cells if nbgrader_meta(c).get("solution"))}
+
+
+def cheat(code):
+    """A notebook with no real answers whose first answer cell tries to pass the checks anyway."""
+    return completed(**{**STUBS, "dropout_forward": code + "\n" + STUBS["dropout_forward"]})
+
+
+# Each cheat must gain nothing: it earns exactly the points of its honest code (none here).
+CHEATS = {
+    "cheat_redefine_checks": cheat("import dropout_checks\nfor name in dir(dropout_checks):\n"
+                                   "    if name.startswith('check_'):\n"
+                                   "        setattr(dropout_checks, name, lambda *a, **k: None)\n"
+                                   "        globals()[name] = lambda *a, **k: None"),
+    "cheat_patch_numpy": cheat("import numpy, numpy.testing\nnumpy.array_equal = lambda *a, **k: True\n"
+                               "numpy.allclose = lambda *a, **k: True\nnumpy.isclose = lambda *a, **k: True\n"
+                               "numpy.testing.assert_allclose = lambda *a, **k: None"),
+    "cheat_always_equal": cheat("class Anything:\n    shape = property(lambda self: (0,))\n"
+                                "    def __eq__(self, other):\n        return True\n"
+                                "    def __getattr__(self, name):\n        return self\n"
+                                "    def __call__(self, *a, **k):\n        return self\n"
+                                "def dropout_forward(x, dropout_param):\n    return Anything(), Anything()\n"
+                                "def dropout_backward(dout, cache):\n    return Anything()"),
+    "cheat_swallow_exceptions": cheat("ip = get_ipython()\nip.set_custom_exc((BaseException,), lambda *a, **k: None)\n"
+                                      "ip.showtraceback = lambda *a, **k: None"),
+    "cheat_detect_grading": cheat("import os\nif os.environ.get('NBGRADER_EXECUTION'):\n"
+                                  "    import builtins\n    builtins.AssertionError = type('Ignored', (Exception,), {})"),
+    "cheat_hard_coded": completed(dropout_forward=answer_source("dropout_forward").replace(
+        "    p, mode = dropout_param[\"p\"], dropout_param[\"mode\"]",
+        "    p, mode = dropout_param[\"p\"], dropout_param[\"mode\"]\n"
+        "    if dropout_param.get(\"seed\") not in (None, 0, 1, 2, 3, 4, 5, 123, 124):\n"
+        "        return x, (dropout_param, None)  # only the visible seeds get real dropout")),
+}
+
 BATCH = {
     "solution": completed(),
     "stubs": copy.deepcopy(RELEASED),
@@ -61,6 +96,7 @@ BATCH = {
     "output_flood": completed(**{"dropout_backward": answer_source("dropout_backward") + "\nfor i in range(50_000):\n    print(i)"}),
     "kills_kernel": with_code_before("dropout_forward", "import os\nos._exit(3)"),
     "import_error": with_code_before("dropout_forward", "import a_module_that_does_not_exist"),
+    **CHEATS,
 }
 
 EXPECTED = {  # student: (status, autograded points)
@@ -83,7 +119,12 @@ EXPECTED = {  # student: (status, autograded points)
     "import_error": ("graded: ModuleNotFoundError in dropout_forward", WITHOUT_FORWARD),
     "empty_folder": ("no notebook in the student's folder", None),
     "two_notebooks": ("2 notebooks (dropout.ipynb, dropout_copy.ipynb): submit one", None),
+    **{name: ("graded", 0) for name in CHEATS},
 }
+HARD_CODED = {nbgrader_meta(c)["grade_id"]: c.source  # the cheat's answer cells
+              for c in CHEATS["cheat_hard_coded"].cells if nbgrader_meta(c).get("solution") and c.cell_type == "code"}
+EXPECTED["cheat_hard_coded"] = ("graded", AUTO_POINTS - sum(
+    graded_tests()[g] for g in failed_tests(answers=HARD_CODED)))  # what the hidden calls leave it
 
 
 def write_batch(root, batch):
@@ -144,8 +185,10 @@ def test_feedback_for_graded_students_without_hidden_tests(graded):
         assert page.exists() == (points is not None), student
         if page.exists():
             text = page.read_text()
+            own = BATCH[student] if isinstance(BATCH.get(student), str) else nbformat.writes(BATCH.get(student, completed()))
             assert "HIDDEN TESTS" not in text
-            assert not [s for s in secrets if s in text], f"{student}'s feedback shows solution or hidden-test lines"
+            leaked = [s for s in secrets if s in text and s not in own]  # a student may see their own code
+            assert not leaked, f"{student}'s feedback shows solution or hidden-test lines: {leaked[:3]}"
     stubs = (out / "feedback" / "stubs" / "dropout.html").read_text()
     assert "NotImplementedError" in stubs
 
@@ -177,3 +220,8 @@ def test_bad_invocations_are_refused_clearly(tmp_path):
     assert (tmp_path / "taken" / "grades.csv").read_text() == "keep me"
     usage = subprocess.run([sys.executable, "-m", "autograder", "grade", "--help"], cwd=ROOT, capture_output=True, text=True)
     assert usage.returncode == 0 and "flat folder of <student_id>.ipynb" in usage.stdout
+
+
+def test_hard_coding_the_visible_checks_gains_nothing():
+    assert failed_tests(EXERCISE, answers=HARD_CODED) == {}, "the cheat should pass every visible check"
+    assert EXPECTED["cheat_hard_coded"][1] <= AUTO_POINTS - 10, "the hidden calls should cost it most forward points"
