@@ -39,12 +39,12 @@ exercises: $(READY)
 
 ## lock: re-resolve the loose ranges of pyproject.toml into exact pins
 lock:
-	rm -rf .lock-venv
+	rm -rf .lock-venv build
 	$(PYTHON) -m venv .lock-venv
 	.lock-venv/bin/python -m pip install --quiet --disable-pip-version-check .
 	{ echo "# Exact pins for Python 3.11 on Linux; regenerate with: make lock"; \
 	  .lock-venv/bin/python -m pip freeze --all --exclude dropout-module; } > requirements.lock
-	rm -rf .lock-venv
+	rm -rf .lock-venv build
 
 clean:
 	rm -rf _build $(VENV)
