@@ -1,0 +1,1 @@
+"""Checks, nbgrader configuration and the grading command of the dropout module."""

@@ -56,7 +56,10 @@ def grade(args):
     except SubmissionsError as error:
         sys.exit(f"error: {error}")
     course = out / "course"
-    released = grading.create_course(course, limits)
+    try:
+        released = grading.create_course(course, limits)
+    except RuntimeError as error:
+        sys.exit(f"error: {error}")
     tests = [{"grade_id": c.metadata["nbgrader"]["grade_id"], "points": c.metadata["nbgrader"]["points"]}
              for c in released.cells if c.metadata.get("nbgrader", {}).get("grade")]
 
