@@ -1,12 +1,13 @@
 """Shared fixtures: the project root and one strict book build per test session."""
 
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from autograder import grading
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "autograder"))  # dropout_checks, as the notebook imports it
@@ -25,11 +26,9 @@ def built_book(tmp_path_factory):
 
 
 def nbgrader(*args, cwd):
-    """Run an nbgrader command with this environment's executables on PATH (it calls alembic)."""
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    result = subprocess.run(["nbgrader", *args], cwd=cwd, env=env, capture_output=True, text=True)
-    assert result.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{result.stderr[-6000:]}"
-    return result
+    """Run an nbgrader command as the grader does; fail the test if it fails."""
+    code, log = grading.nbgrader(cwd, *args)
+    assert code == 0, f"nbgrader {' '.join(args)} failed:\n{log[-6000:]}"
 
 
 @pytest.fixture

@@ -21,14 +21,15 @@ def nbgrader_meta(cell):
     return cell.metadata.get("nbgrader", {})
 
 
+def graded_cells(path=SOLUTION):
+    """grade_id -> cell, for the autograded test cells."""
+    nb = nbformat.read(path, as_version=4)
+    return {nbgrader_meta(c)["grade_id"]: c for c in nb.cells if c.cell_type == "code" and nbgrader_meta(c).get("grade")}
+
+
 def graded_tests(path=SOLUTION):
     """grade_id -> points of the autograded test cells."""
-    nb = nbformat.read(path, as_version=4)
-    return {
-        nbgrader_meta(c)["grade_id"]: nbgrader_meta(c)["points"]
-        for c in nb.cells
-        if c.cell_type == "code" and nbgrader_meta(c).get("grade")
-    }
+    return {grade_id: nbgrader_meta(cell)["points"] for grade_id, cell in graded_cells(path).items()}
 
 
 def answer_source(grade_id, path=SOLUTION):

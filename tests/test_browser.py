@@ -17,6 +17,7 @@ from urllib.parse import urldefrag, urljoin, urlparse
 
 import nbformat
 import pytest
+import yaml
 
 from conftest import ROOT
 from notebook_cells import secret_fragments
@@ -67,14 +68,16 @@ def book_pages(book):
     return sorted(p.relative_to(book).as_posix() for p in book.rglob("*.html") if not skip & set(p.parts))
 
 
+def toc_pages():
+    """The pages of a book built from _toc.yml: its chapters plus Sphinx's own index and search pages."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"], *(chapter["file"] for chapter in toc.get("chapters", []))]
+    return [f"{f}.html" for f in files] + ["genindex.html", "search.html"]
+
+
 def pytest_generate_tests(metafunc):
     if "page_path" in metafunc.fixturenames:
-        # The pages of a book built from _toc.yml: its chapters plus Sphinx's own pages.
-        import yaml
-
-        toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-        files = [toc["root"], *(chapter["file"] for chapter in toc.get("chapters", []))]
-        metafunc.parametrize("page_path", [f"{f}.html" for f in files] + ["genindex.html", "search.html"])
+        metafunc.parametrize("page_path", toc_pages())
 
 
 @pytest.fixture(scope="session")
@@ -112,11 +115,7 @@ def visit(browser, server):
 
 
 def test_every_built_page_is_checked(built_book):
-    import yaml
-
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    checked = {f"{toc['root']}.html", *(f"{c['file']}.html" for c in toc["chapters"]), "genindex.html", "search.html"}
-    assert set(book_pages(built_book)) - {"index.html"} == checked  # index.html only redirects to the root page
+    assert set(book_pages(built_book)) - {"index.html"} == set(toc_pages())  # index.html only redirects to the root page
 
 
 def test_no_console_errors(visit, page_path):

@@ -6,12 +6,11 @@ seeded check called once per seed.
 
 import inspect
 
-import nbformat
 import pytest
 
 import dropout_checks
 from mutants import MUTANTS, patched_answers
-from notebook_cells import SOLUTION, answer_functions, answer_source, nbgrader_meta
+from notebook_cells import answer_functions, answer_source, graded_cells
 from test_exercise_mutants import EXPECTED
 
 SEEDS = range(100)
@@ -20,12 +19,7 @@ STATISTICAL = {"test_forward_kept_fraction", "test_forward_uniform_draws",
 
 
 def graded_cell_sources():
-    nb = nbformat.read(SOLUTION, as_version=4)
-    return {
-        nbgrader_meta(c)["grade_id"]: c.source
-        for c in nb.cells
-        if c.cell_type == "code" and nbgrader_meta(c).get("grade")
-    }
+    return {grade_id: cell.source for grade_id, cell in graded_cells().items()}
 
 
 def outcomes_per_seed(cell_source, functions):

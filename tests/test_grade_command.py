@@ -47,8 +47,7 @@ def tampered_stubs():
     return nb
 
 
-STUBS = {g: RELEASED_SOURCE for g, RELEASED_SOURCE in
-         ((nbgrader_meta(c)["grade_id"], c.source) for c in RELEASED.cells if nbgrader_meta(c).get("solution"))}
+STUBS = {nbgrader_meta(c)["grade_id"]: c.source for c in RELEASED.cells if nbgrader_meta(c).get("solution")}
 
 
 def cheat(code):
