@@ -8,7 +8,7 @@ export PATH := $(abspath $(BIN)):$(PATH)  # nbgrader calls the environment's exe
 # Where `make book` writes _build/ (tests build into a temporary folder).
 BOOK_OUT ?= .
 
-.PHONY: book test chromium exercises lock clean
+.PHONY: book test system-packages exercises lock clean
 
 $(READY): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,17 +21,22 @@ book: $(READY)
 	$(BIN)/jupyter-book build . --path-output $(BOOK_OUT) -W -n --keep-going
 	@echo "The book: $(abspath $(BOOK_OUT))/_build/html/index.html"
 
-## test: run the whole test suite (installs Chromium for the browser tests when it can)
-test: $(READY) chromium
+## test: run the whole test suite (installs the Debian packages it needs when it can)
+test: $(READY) system-packages
 	$(BIN)/python -m pytest
 
-chromium:
-	@command -v chromium >/dev/null || { \
+# Debian packages, by the command each provides: Chromium for the browser tests, bubblewrap to confine
+# student code when grading.
+SYSTEM_PACKAGES := chromium:chromium bwrap:bubblewrap
+system-packages:
+	@missing="$(foreach p,$(SYSTEM_PACKAGES),$$(command -v $(firstword $(subst :, ,$(p))) >/dev/null || echo $(lastword $(subst :, ,$(p)))))"; \
+	if [ -n "$$(echo $$missing)" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$(echo $$missing); \
 	  else \
-	    echo "Chromium is missing and needs root to install: the browser tests will skip (sudo apt-get install chromium)"; \
-	  fi; }
+	    echo "Missing Debian packages (need root to install): sudo apt-get install $$(echo $$missing)"; \
+	  fi; \
+	fi
 
 ## exercises: regenerate the student version in exercises/ from solutions/
 exercises: $(READY)

@@ -1,53 +1,52 @@
-"""Grade prepared submissions with nbgrader, one student at a time, each in a capped process.
+"""The instructor's nbgrader course: set it up, and record each graded submission in it.
 
 The course folder is an ordinary nbgrader course (source/, submitted/, autograded/,
 feedback/, gradebook.db), so an instructor can go on with nbgrader's own tools there.
+Submissions are graded elsewhere (autograder.worker); this process is the gradebook's
+only writer, and records each result as `nbgrader autograde` would have.
 """
 
-import os
-import resource
 import shutil
-import signal
-import subprocess
-import sys
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.preprocessors import SaveAutoGrades
+from sqlalchemy.exc import SAWarning
+
+from autograder.worker import ASSIGNMENT, COURSE_ID, Kit, nbgrader_api
 
 ROOT = Path(__file__).resolve().parents[1]
-ASSIGNMENT = "dropout"
 
 COURSE_CONFIG = '''\
 """nbgrader configuration of this grading run (written by `python -m autograder grade`)."""
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, GetGrades,
-                                    IgnorePattern, LimitOutput, SaveAutoGrades)
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, ClearOutput,
+                                    DeduplicateIds, GetGrades, IgnorePattern, LimitOutput, OverwriteCells,
+                                    OverwriteKernelspec, SaveAutoGrades)
 
+from autograder.feedback import FeedbackExporter
 from autograder.trusted import TrustedExecute
 
 c = get_config()  # noqa: F821
 c.CourseDirectory.course_id = "dropout-module"
 c.Execute.timeout = {timeout}              # seconds per cell: an endless loop fails its cell only
 c.Execute.interrupt_on_timeout = True
+c.TrustedExecute.submission_timeout = {submission_timeout}  # seconds per notebook, cells and tests
+c.TrustedExecute.memory_mb = {memory_mb}   # memory cap of the student's kernel and sandbox
 c.LimitOutput.max_lines = {max_lines}      # an output flood is cut, the rest still graded
+# nbgrader's sanitizing steps; its cell-metadata check runs once, after execution (the grader rebuilt every
+# submission on the released notebook, so the metadata it would check first is the course's own)
+c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells]
 # nbgrader's autograde steps, with tests decided outside the student's kernel (autograder.trusted)
 c.Autograde.autograde_preprocessors = [TrustedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
                                        SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
 # feedback shows each test cell without its hidden part (failed checks show one line: autograder.trusted)
 c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
+c.GenerateFeedback.exporter_class = FeedbackExporter  # nbgrader's HTML feedback, templates compiled once
 '''
-
-
-@dataclass
-class Limits:
-    """What one submission may use."""
-
-    cell_seconds: int = 10
-    submission_seconds: int = 300
-    memory_mb: int = 2048
-    max_lines: int = 1000
 
 
 @dataclass
@@ -60,81 +59,89 @@ class Result:
     manual_pending: bool = False
 
 
-def _environment(course):
-    """A minimal environment for student code: no instructor variables, one BLAS thread."""
-    bin_dir = str(Path(sys.executable).parent)
-    return {
-        "PATH": f"{bin_dir}{os.pathsep}/usr/bin:/bin",
-        "HOME": str(course / ".home"),
-        "LANG": "C.UTF-8",
-        "OPENBLAS_NUM_THREADS": "1",
-        "OMP_NUM_THREADS": "1",
-        "MPLBACKEND": "Agg",
-        "PYTHONPATH": str(ROOT),
-    }
-
-
-def nbgrader(course, *args, limits=None, timeout=None):
-    """Run one nbgrader command in the course folder; return (exit code, its log)."""
-    def cap_memory():
-        if limits:
-            size = limits.memory_mb * 2**20
-            resource.setrlimit(resource.RLIMIT_AS, (size, size))
-
-    process = subprocess.Popen(
-        [sys.executable, "-m", "nbgrader", *args], cwd=course, env=_environment(course),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
-        preexec_fn=cap_memory, start_new_session=True,
-    )
-    try:
-        log, _ = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.communicate()
-        return None, f"stopped after {timeout} s"
-    if "Exception while loading config file" in log:  # nbgrader would go on with its defaults: never
-        raise RuntimeError(f"nbgrader could not load {course / 'nbgrader_config.py'}:\n{log[-3000:]}")
-    return process.returncode, log
+class CourseError(Exception):
+    """The nbgrader course cannot be set up (nothing can be graded)."""
 
 
 def create_course(course, limits):
-    """An nbgrader course in `course` with the exercise's master notebook, generated and recorded."""
-    (course / ".home").mkdir(parents=True)
+    """An nbgrader course in `course` with the exercise generated and recorded; return (released notebook, Kit)."""
     shutil.copytree(ROOT / "solutions" / ASSIGNMENT, course / "source" / ASSIGNMENT)
-    (course / "nbgrader_config.py").write_text(
-        COURSE_CONFIG.format(timeout=limits.cell_seconds, max_lines=limits.max_lines))
-    code, log = nbgrader(course, "generate_assignment", ASSIGNMENT)
-    if code != 0:
-        raise RuntimeError(f"nbgrader could not set up the course:\n{log[-3000:]}")
-    return nbformat.read(course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    config = COURSE_CONFIG.format(timeout=limits.cell_seconds, submission_timeout=limits.submission_seconds,
+                                  memory_mb=limits.memory_mb, max_lines=limits.max_lines)
+    (course / "nbgrader_config.py").write_text(config)
+    try:
+        result = nbgrader_api(course).generate_assignment(ASSIGNMENT)
+    except Exception as error:  # noqa: BLE001 - a config that does not load: nbgrader must not go on without it
+        raise CourseError(f"nbgrader could not load {course / 'nbgrader_config.py'}: {error}") from None
+    if not result["success"]:
+        raise CourseError(f"nbgrader could not set up the course:\n{result.get('log', '')[-3000:]}")
+    source = {p.relative_to(course / "source").as_posix(): p.read_bytes()
+              for p in (course / "source").rglob("*") if p.is_file()}
+    kit = Kit(config=config, source=source, gradebook=(course / "gradebook.db").read_bytes(), limits=limits)
+    return nbformat.read(course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4), kit
 
 
 def submission_path(course, student_id):
     return course / "submitted" / student_id / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 
 
-def autograde(course, student_id, limits):
-    """Autograde one student's submitted notebook; return None when it worked, else the reason it did not."""
-    code, log = nbgrader(course, "autograde", ASSIGNMENT, "--student", student_id,
-                         limits=limits, timeout=limits.submission_seconds)
-    graded = course / "autograded" / student_id / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-    if code == 0 and graded.exists():
-        return None
-    if code is None:
-        return f"grading stopped after {limits.submission_seconds} s"
-    if "DeadKernelError" in log or "Kernel died" in log:
-        return "the kernel died: the notebook ends or crashes its own Python process"
-    if "MemoryError" in log:
-        return f"out of memory (cap {limits.memory_mb} MiB)"
-    last = [line for line in log.splitlines() if line.strip()][-1:] or ["no output"]
-    return f"nbgrader could not grade it: {last[0][:150]}"
+def autograded_path(course, student_id):
+    return course / "autograded" / student_id / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 
 
-def observations(course, student_id, limits):
+class SaveAutoGradesIn(SaveAutoGrades):
+    """nbgrader's SaveAutoGrades, into a gradebook that stays open for the whole run."""
+
+    def __init__(self, gradebook, **kwargs):
+        super().__init__(**kwargs)
+        self.open_gradebook = gradebook
+
+    def preprocess(self, nb, resources):
+        self.notebook_id = resources["nbgrader"]["notebook"]
+        self.assignment_id = resources["nbgrader"]["assignment"]
+        self.student_id = resources["nbgrader"]["student"]
+        self.gradebook = self.open_gradebook
+        return super(SaveAutoGrades, self).preprocess(nb, resources)
+
+
+class Recorder:
+    """The gradebook's only writer: records each graded submission as `nbgrader autograde` does."""
+
+    def __init__(self, course):
+        self.course = course
+        self.gradebook = Gradebook(f"sqlite:///{course / 'gradebook.db'}", course_id=COURSE_ID)
+        self.save = SaveAutoGradesIn(self.gradebook)
+
+    def record(self, graded):
+        """Autograded notebook, grades and feedback of one student into the course; return the notebook."""
+        nb = nbformat.reads(graded.notebook, as_version=4)
+        folder = autograded_path(self.course, graded.student_id).parent
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.copytree(self.course / "source" / ASSIGNMENT, folder, ignore=shutil.ignore_patterns("*.ipynb"))
+        with warnings.catch_warnings():  # nbgrader's own SQLAlchemy usage warns on every new submission
+            warnings.simplefilter("ignore", SAWarning)
+            self.gradebook.update_or_create_student(graded.student_id)
+            self.gradebook.update_or_create_submission(ASSIGNMENT, graded.student_id)
+            self.save.preprocess(nb, {"nbgrader": {"assignment": ASSIGNMENT, "notebook": ASSIGNMENT,
+                                                   "student": graded.student_id}})
+        nbformat.write(nb, folder / f"{ASSIGNMENT}.ipynb")
+        if graded.feedback is not None:
+            feedback = self.course / "feedback" / graded.student_id / ASSIGNMENT / f"{ASSIGNMENT}.html"
+            feedback.parent.mkdir(parents=True, exist_ok=True)
+            feedback.write_text(graded.feedback)
+        return nb
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.gradebook.close()
+
+
+def observations(nb, limits):
     """What grading saw in the executed notebook: timeouts, memory, output floods, errors in answers."""
-    path = course / "autograded" / student_id / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     seen = []
-    for cell in nbformat.read(path, as_version=4).cells:
+    for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
         outputs = cell.get("outputs", [])
         errors = [o.ename for o in outputs if o.output_type == "error"]
@@ -152,7 +159,7 @@ def observations(course, student_id, limits):
 def results(course, student_ids):
     """Grades from nbgrader's gradebook for the students it graded."""
     found = {}
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", course_id="dropout-module") as gradebook:
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", course_id=COURSE_ID) as gradebook:
         for student_id in student_ids:
             try:
                 notebook = gradebook.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, student_id)
@@ -164,10 +171,3 @@ def results(course, student_ids):
                 result.manual_pending |= grade.needs_manual_grade
             found[student_id] = result
     return found
-
-
-def generate_feedback(course):
-    """nbgrader's HTML feedback for every autograded student (hidden tests removed)."""
-    code, log = nbgrader(course, "generate_feedback", ASSIGNMENT)
-    if code != 0:
-        raise RuntimeError(f"nbgrader could not generate feedback:\n{log[-3000:]}")

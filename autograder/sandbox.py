@@ -1,15 +1,14 @@
-"""Call a student's functions in a separate process, passing only plain data back.
+"""Call a student's functions in a separate, confined process, passing only plain data back.
 
-The grading process starts ``python -m autograder.sandbox``, sends it the notebook's code
-cells, and then calls the functions those cells defined. Student code can change anything
-in its own process (NumPy, the checks module, builtins); none of it reaches the grader.
-Only JSON and NumPy arrays (read with ``allow_pickle=False``) come back; any other object
-stays in the sandbox and is represented by an opaque handle.
+The grading process starts ``python -m autograder.sandbox`` (inside autograder.confine),
+sends it the notebook's code cells, and then calls the functions those cells defined.
+Student code can change anything in its own process (NumPy, the checks module, builtins);
+none of it reaches the grader. Only JSON and raw numeric array buffers come back, rebuilt
+with ``np.frombuffer`` from a checked numeric dtype; any other object stays in the sandbox
+and is represented by an opaque handle. A message may not exceed MAX_MESSAGE bytes.
 """
 
-import base64
 import builtins
-import io
 import json
 import os
 import select
@@ -20,10 +19,13 @@ import sys
 
 import numpy as np
 
+from autograder import confine
+
 SAFE_EXCEPTIONS = {name: getattr(builtins, name) for name in (
     "ValueError", "TypeError", "KeyError", "IndexError", "AttributeError", "NameError",
     "NotImplementedError", "ZeroDivisionError", "RuntimeError", "MemoryError", "OverflowError", "TimeoutError")}
 MARGIN = 5  # seconds the grader waits beyond the sandbox's own alarm, for code that blocks it
+MAX_MESSAGE = 256 * 2**20  # bytes: more than any check needs, far less than the grader's memory
 
 
 class Handle:
@@ -36,44 +38,62 @@ class Handle:
         return f"<object of the student's, #{self.key}>"
 
 
-def _send(fd, message):
-    data = json.dumps(message).encode()
-    os.write(fd, struct.pack(">Q", len(data)))
-    view = memoryview(data)
+class MessageTooLarge(Exception):
+    """The other side sent more than MAX_MESSAGE bytes."""
+
+
+def _send(fd, message, buffers=()):
+    """One message: JSON, then the raw bytes of each array it refers to, each with its length."""
+    data = b"".join([struct.pack(">Q", len(part)) + part for part in (json.dumps(message).encode(), *buffers)])
+    view = memoryview(struct.pack(">Q", len(buffers)) + data)
     while view:
         view = view[os.write(fd, view):]
 
 
 def _receive(fd, timeout=None):
+    """(message, buffers), refusing more than MAX_MESSAGE bytes in all."""
+    total = 0
+
     def read(size):
-        chunks = b""
-        while len(chunks) < size:
+        chunks = []
+        while size:
             if timeout is not None and not select.select([fd], [], [], timeout)[0]:
                 raise TimeoutError
-            chunk = os.read(fd, size - len(chunks))
+            chunk = os.read(fd, min(size, 2**20))
             if not chunk:
                 raise EOFError
-            chunks += chunk
-        return chunks
-    (size,) = struct.unpack(">Q", read(8))
-    return json.loads(read(size))
+            chunks.append(chunk)
+            size -= len(chunk)
+        return b"".join(chunks)
+
+    def part():
+        nonlocal total
+        (size,) = struct.unpack(">Q", read(8))
+        total += size
+        if total > MAX_MESSAGE:
+            raise MessageTooLarge
+        return read(size)
+
+    (count,) = struct.unpack(">Q", read(8))
+    message = json.loads(part())
+    return message, [part() for _ in range(count)]
 
 
-def encode(value, handles=None):
-    """Plain data as JSON; arrays as .npy; anything else as a handle (sandbox side only)."""
-    if isinstance(value, np.ndarray) and value.dtype.kind in "biufc":
-        buffer = io.BytesIO()
-        np.save(buffer, np.array(value), allow_pickle=False)
-        return {"__array__": base64.b64encode(buffer.getvalue()).decode()}
+def encode(value, buffers, handles=None):
+    """Plain data as JSON, numeric arrays as raw buffers; anything else as a handle (sandbox side only)."""
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biufc" and value.dtype.fields is None:
+        array = np.ascontiguousarray(value)
+        buffers.append(array.tobytes())
+        return {"__array__": len(buffers) - 1, "dtype": array.dtype.str, "shape": list(array.shape)}
     if isinstance(value, np.generic) and value.dtype.kind in "biuf":
         return value.item()
     if value is None or type(value) in (bool, int, float, str):
         return value
     if type(value) in (list, tuple):
-        items = [encode(v, handles) for v in value]
+        items = [encode(v, buffers, handles) for v in value]
         return {"__tuple__": items} if type(value) is tuple else items
     if type(value) is dict and all(type(k) is str for k in value):
-        return {"__dict__": {k: encode(v, handles) for k, v in value.items()}}
+        return {"__dict__": {k: encode(v, buffers, handles) for k, v in value.items()}}
     if isinstance(value, Handle):
         return {"__handle__": value.key}
     if handles is None:
@@ -82,34 +102,43 @@ def encode(value, handles=None):
     return {"__handle__": len(handles) - 1}
 
 
-def decode(value, handles=None):
+def _array(value, buffers):
+    dtype = np.dtype(str(value["dtype"]))
+    shape = tuple(int(n) for n in value["shape"])
+    if dtype.kind not in "biufc" or dtype.fields is not None or any(n < 0 for n in shape):
+        raise ValueError("malformed array from the sandbox")
+    return np.frombuffer(buffers[value["__array__"]], dtype=dtype).reshape(shape).copy()
+
+
+def decode(value, buffers, handles=None):
     if isinstance(value, list):
-        return [decode(v, handles) for v in value]
+        return [decode(v, buffers, handles) for v in value]
     if not isinstance(value, dict):
         return value
     if "__array__" in value:
-        return np.load(io.BytesIO(base64.b64decode(value["__array__"])), allow_pickle=False)
+        return _array(value, buffers)
     if "__tuple__" in value:
-        return tuple(decode(v, handles) for v in value["__tuple__"])
+        return tuple(decode(v, buffers, handles) for v in value["__tuple__"])
     if "__dict__" in value:
-        return {k: decode(v, handles) for k, v in value["__dict__"].items()}
+        return {k: decode(v, buffers, handles) for k, v in value["__dict__"].items()}
     if "__handle__" in value:
         return handles[value["__handle__"]] if handles is not None else Handle(value["__handle__"])
     raise ValueError("malformed message from the sandbox")
 
 
 class Sandbox:
-    """The student's code in its own process; ``function(name)`` gives a callable proxy."""
+    """The student's code in its own confined process; ``function(name)`` gives a callable proxy."""
 
-    def __init__(self, cells, folder, timeout):
-        self.cells, self.folder, self.timeout, self.process = cells, folder, timeout, None
+    def __init__(self, cells, folder, timeout, memory_mb=2048):
+        self.cells, self.folder, self.timeout, self.memory_mb, self.process = cells, folder, timeout, memory_mb, None
 
     def _start(self):
         child_reads, parent_writes = os.pipe()
         parent_reads, child_writes = os.pipe()
+        argv = [sys.executable, "-m", "autograder.sandbox", str(child_reads), str(child_writes), str(self.timeout)]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "autograder.sandbox", str(child_reads), str(child_writes), str(self.timeout)],
-            cwd=self.folder, pass_fds=(child_reads, child_writes), stdin=subprocess.DEVNULL,
+            confine.command(argv, self.folder, self.memory_mb), env=confine.environment(),
+            pass_fds=(child_reads, child_writes), stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         os.close(child_reads)
         os.close(child_writes)
@@ -120,18 +149,23 @@ class Sandbox:
     def _reply(self, timeout):
         try:
             return _receive(self.receive, timeout)
-        except (TimeoutError, EOFError, ValueError, struct.error) as error:
+        except (TimeoutError, EOFError, MessageTooLarge, ValueError, struct.error) as error:
             self.close()
             if isinstance(error, TimeoutError):
                 raise TimeoutError(f"your code did not answer within {timeout} s") from None
+            if isinstance(error, MessageTooLarge):
+                raise ValueError(f"your function returned more than {MAX_MESSAGE // 2**20} MiB of data") from None
             raise RuntimeError("your code's process stopped (it exited or crashed)") from None
 
     def call(self, name, args, kwargs):
         if self.process is None:
             self._start()
-        _send(self.send, {"name": name, "args": encode(list(args)), "kwargs": encode(dict(kwargs))})
-        reply = self._reply(self.timeout + MARGIN)
-        for arg, after in zip(args, decode(reply["after"])):  # in-place changes, made visible
+        buffers = []
+        request = {"name": name, "args": encode(list(args), buffers), "kwargs": encode(dict(kwargs), buffers)}
+        _send(self.send, request, buffers)
+        reply, buffers = self._reply(self.timeout + MARGIN)
+        for index, after in decode(reply["changed"], buffers).items():  # in-place changes, made visible
+            arg = args[int(index)]
             if isinstance(arg, np.ndarray) and isinstance(after, np.ndarray) and after.shape == arg.shape:
                 arg[...] = after
             elif type(arg) is dict and isinstance(after, dict):
@@ -140,7 +174,7 @@ class Sandbox:
         if "raised" in reply:
             kind, message = reply["raised"]
             raise SAFE_EXCEPTIONS.get(kind, RuntimeError)(message if kind in SAFE_EXCEPTIONS else f"{kind}: {message}")
-        return decode(reply["returned"])
+        return decode(reply["returned"], buffers)
 
     def function(self, name):
         def remote(*args, **kwargs):
@@ -166,6 +200,12 @@ class Sandbox:
         self.close()
 
 
+def _changed(before, after):
+    if isinstance(before, np.ndarray):
+        return before.shape != after.shape or before.dtype != after.dtype or before.tobytes() != after.tobytes()
+    return True  # a dict: small, always sent back
+
+
 def _serve(receive, send, timeout):
     """Sandbox side: run the cells, then answer calls until the pipe closes."""
     def alarm(signum, frame):
@@ -174,7 +214,7 @@ def _serve(receive, send, timeout):
     signal.signal(signal.SIGALRM, alarm)
     sys.path.insert(0, os.getcwd())
     namespace = {"__name__": "__main__"}
-    for source in _receive(receive):
+    for source in _receive(receive)[0]:
         signal.alarm(timeout)
         try:
             exec(compile(source, "<cell>", "exec"), namespace)
@@ -185,12 +225,13 @@ def _serve(receive, send, timeout):
     _send(send, {"ready": True})
     handles = []
     while True:
-        request = _receive(receive)
-        args, kwargs = decode(request["args"], handles), decode(request["kwargs"], handles)
-        reply = {}
+        request, buffers = _receive(receive)
+        args, kwargs = decode(request["args"], buffers, handles), decode(request["kwargs"], buffers, handles)
+        mutable = {i: a.copy() for i, a in enumerate(args) if isinstance(a, np.ndarray) or type(a) is dict}
+        reply, buffers = {}, []
         signal.alarm(timeout)
         try:
-            reply["returned"] = encode(namespace[request["name"]](*args, **kwargs), handles)
+            reply["returned"] = encode(namespace[request["name"]](*args, **kwargs), buffers, handles)
         except KeyError as error:
             if request["name"] in namespace:
                 reply["raised"] = ("KeyError", str(error))
@@ -200,8 +241,9 @@ def _serve(receive, send, timeout):
             reply["raised"] = (type(error).__name__, str(error)[:2000])
         finally:
             signal.alarm(0)
-        reply["after"] = encode([a if isinstance(a, (np.ndarray, dict)) else None for a in args], handles)
-        _send(send, reply)
+        changed = {str(i): args[i] for i, before in mutable.items() if _changed(before, args[i])}
+        reply["changed"] = encode(changed, buffers, handles)
+        _send(send, reply, buffers)
 
 
 if __name__ == "__main__":

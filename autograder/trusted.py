@@ -1,20 +1,28 @@
 """nbgrader's Execute, with the tests decided where student code cannot reach them.
 
-The notebook runs in the student's kernel as usual, but with its test cells emptied, so
-hidden tests never enter a process the student's code controls. Each test cell is then
-run in the grading process, against the course's own checks, calling the student's
-functions in a sandbox process (autograder.sandbox). Its outcome becomes the cell's
-output, which nbgrader's SaveAutoGrades scores as usual: no output is full marks, an
-error is zero.
+The notebook runs in the student's kernel as usual, but confined (autograder.confine)
+and with its test cells emptied, so hidden tests never enter a process the student's
+code controls. Each test cell is then run in the grading process, against the course's
+own checks, calling the student's functions in a sandbox process (autograder.sandbox).
+Its outcome becomes the cell's output, which nbgrader's SaveAutoGrades scores as usual:
+no output is full marks, an error is zero.
 """
 
 import builtins
+import os
+import shutil
+import subprocess
+import tempfile
+import time
 
 import numpy as np
 from nbformat.v4 import new_output
+from jupyter_client import AsyncKernelManager
 from nbgrader.preprocessors import Execute
+from traitlets import Integer, Unicode
 
 from autograder import dropout_checks
+from autograder import confine
 from autograder.sandbox import Sandbox
 
 TRUSTED = {"np": np, **{name: getattr(dropout_checks, name) for name in dir(dropout_checks) if not name.startswith("_")}}
@@ -40,10 +48,63 @@ def run_test(source, sandbox):
     return []
 
 
+class ConfinedKernelManager(AsyncKernelManager):
+    """A kernel started confined (autograder.confine): it talks over Unix sockets in a folder of its own."""
+
+    memory_mb = Integer(2048, help="Memory cap of the kernel's processes, in MiB.").tag(config=True)
+    runtime = Unicode("", help="Folder of the connection file and the kernel's sockets.")
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.transport = "ipc"  # no network inside the sandbox: the kernel listens on Unix sockets
+
+    async def _async_pre_start_kernel(self, **kw):
+        self.runtime = tempfile.mkdtemp(prefix="kernel-")
+        self.connection_file = os.path.join(self.runtime, "kernel.json")
+        self.ip = os.path.join(self.runtime, "ipc")
+        self.kernel_spec.interrupt_mode = "message"  # a signal cannot cross into the sandbox; a message can
+        cmd, kw = await super()._async_pre_start_kernel(**kw)
+        cmd = confine.command(cmd, kw.get("cwd") or os.getcwd(), self.memory_mb, writable=[self.runtime])
+        kw.update(env=confine.environment(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return cmd, kw
+
+    async def _async_cleanup_resources(self, restart=False):
+        await super()._async_cleanup_resources(restart=restart)
+        if self.runtime and not restart:
+            shutil.rmtree(self.runtime, ignore_errors=True)
+
+
+class SubmissionTimeout(Exception):
+    """The notebook used up its time (TrustedExecute.submission_timeout)."""
+
+
 class TrustedExecute(Execute):
-    """Execute the notebook without its tests, then decide every test outside the student's reach."""
+    """Execute the notebook confined and without its tests, then decide every test outside the student's reach."""
+
+    memory_mb = Integer(2048, help="Memory cap of the student's kernel and of its sandbox, in MiB.").tag(config=True)
+    submission_timeout = Integer(300, help="Seconds one notebook may take, cells and tests together.").tag(config=True)
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("kernel_manager_class", ConfinedKernelManager)
+        kwargs.setdefault("shutdown_kernel", "immediate")  # the kernel's state is of no further use
+        kwargs.setdefault("coalesce_streams", True)  # one output per stream, however the kernel chunked it
+        super().__init__(**kwargs)
+
+    def create_kernel_manager(self):
+        km = super().create_kernel_manager()
+        km.memory_mb = self.memory_mb
+        return km
+
+    def _check_deadline(self):
+        if time.monotonic() > self.deadline:
+            raise SubmissionTimeout(f"grading stopped after {self.submission_timeout} s")
+
+    def preprocess_cell(self, cell, resources, index):
+        self._check_deadline()
+        return super().preprocess_cell(cell, resources, index)
 
     def preprocess(self, nb, resources):
+        self.deadline = time.monotonic() + self.submission_timeout
         tests = {index: cell.source for index, cell in enumerate(nb.cells) if is_test(cell)}
         for index in tests:
             nb.cells[index].source = ""
@@ -53,7 +114,8 @@ class TrustedExecute(Execute):
             for index, source in tests.items():
                 nb.cells[index].source = source
         code = [c.source for c in nb.cells if c.cell_type == "code" and not is_test(c)]
-        with Sandbox(code, resources["metadata"]["path"], self.timeout) as sandbox:
+        with Sandbox(code, resources["metadata"]["path"], self.timeout, self.memory_mb) as sandbox:
             for index, source in tests.items():
+                self._check_deadline()
                 nb.cells[index].outputs = run_test(source, sandbox)
         return nb, resources

@@ -1,13 +1,12 @@
 """Shared fixtures: the project root and one strict book build per test session."""
 
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-
-from autograder import grading
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "autograder"))  # dropout_checks, as the notebook imports it
@@ -26,9 +25,12 @@ def built_book(tmp_path_factory):
 
 
 def nbgrader(*args, cwd):
-    """Run an nbgrader command as the grader does; fail the test if it fails."""
-    code, log = grading.nbgrader(cwd, *args)
-    assert code == 0, f"nbgrader {' '.join(args)} failed:\n{log[-6000:]}"
+    """Run an nbgrader command as an instructor would; fail the test if it fails or ignores its config."""
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"  # nbgrader runs alembic
+    result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=cwd, env={**os.environ, "PATH": path},
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert result.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{result.stdout[-6000:]}"
+    assert "Exception while loading config file" not in result.stdout, result.stdout[-6000:]
 
 
 @pytest.fixture

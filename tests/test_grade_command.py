@@ -2,11 +2,13 @@
 
 import copy
 import csv
+import hashlib
 import subprocess
 import sys
 
 import nbformat
 import pytest
+from nbgrader.api import Gradebook
 
 from conftest import ROOT
 from mutants import MUTANTS, patched_answers
@@ -81,6 +83,63 @@ CHEATS = {
         "        return x, (dropout_param, None)  # only the visible seeds get real dropout")),
 }
 
+SPY = """
+import glob, json
+for pattern in {paths!r}:
+    for path in glob.glob(pattern):
+        try:
+            cells = json.load(open(path))["cells"]
+        except Exception:
+            continue
+        for cell in cells:  # run whatever answers it found
+            source = "".join(cell["source"])
+            if cell["cell_type"] == "code" and "def " in source and "NotImplementedError" not in source:
+                try:
+                    exec(source, globals())
+                except Exception:
+                    pass
+"""
+VANDAL = """
+import sqlite3
+for path in {paths!r}:
+    try:
+        with open(path, "w") as handle:
+            handle.write("planted")
+    except Exception:
+        pass
+try:
+    with sqlite3.connect({gradebook!r}) as db:
+        db.execute("UPDATE grade SET auto_score = 99")
+except Exception:
+    pass
+"""
+
+
+def with_extra_cell(code):
+    """The untouched stubs with a cell of the student's own at the end."""
+    nb = copy.deepcopy(RELEASED)
+    nb.cells.append(nbformat.v4.new_code_cell(code))
+    return nb
+
+
+def file_cheats(submissions, out):
+    """Cheats that reach for files outside the student's folder, by absolute and relative paths."""
+    course = out / "course"
+    return {
+        "cheat_read_hidden_tests": with_extra_cell(SPY.format(paths=[
+            str(ROOT / "solutions" / "dropout" / "dropout.ipynb"), str(course / "source" / "dropout" / "dropout.ipynb"),
+            "../../../source/dropout/dropout.ipynb", "../../../../source/dropout/dropout.ipynb"])),
+        "cheat_read_other_student": with_extra_cell(SPY.format(paths=[
+            str(submissions / "solution" / "dropout.ipynb"), str(course / "submitted" / "solution" / "dropout" / "dropout.ipynb"),
+            str(course / "autograded" / "solution" / "dropout" / "dropout.ipynb"), "../../*/dropout/dropout.ipynb"])),
+        "cheat_write_outside": with_extra_cell(VANDAL.format(gradebook=str(course / "gradebook.db"), paths=[
+            str(submissions / "solution" / "dropout.ipynb"), str(course / "source" / "dropout" / "dropout.ipynb"),
+            str(out / "planted.txt"), str(ROOT / "planted.txt"), "../../../gradebook.db"])),
+    }
+
+
+FILE_CHEATS = ("cheat_read_hidden_tests", "cheat_read_other_student", "cheat_write_outside")
+
 BATCH = {
     "solution": completed(),
     "stubs": copy.deepcopy(RELEASED),
@@ -118,7 +177,7 @@ EXPECTED = {  # student: (status, autograded points)
     "import_error": ("graded: ModuleNotFoundError in dropout_forward", WITHOUT_FORWARD),
     "empty_folder": ("no notebook in the student's folder", None),
     "two_notebooks": ("2 notebooks (dropout.ipynb, dropout_copy.ipynb): submit one", None),
-    **{name: ("graded", 0) for name in CHEATS},
+    **{name: ("graded", 0) for name in (*CHEATS, *FILE_CHEATS)},
 }
 HARD_CODED = {nbgrader_meta(c)["grade_id"]: c.source  # the cheat's answer cells
               for c in CHEATS["cheat_hard_coded"].cells if nbgrader_meta(c).get("solution") and c.cell_type == "code"}
@@ -135,8 +194,11 @@ def write_batch(root, batch):
 
 
 def grade(submissions, out, *extra):
-    return subprocess.run([sys.executable, "-m", "autograder", "grade", str(submissions), "--out", str(out),
-                           "--cell-timeout", "3", *extra], cwd=ROOT, capture_output=True, text=True)
+    return subprocess.run(grade_command(submissions, out, *extra), cwd=ROOT, capture_output=True, text=True)
+
+
+def grade_command(submissions, out, *extra):
+    return [sys.executable, "-m", "autograder", "grade", str(submissions), "--out", str(out), "--cell-timeout", "3", *extra]
 
 
 def rows_of(out):
@@ -144,19 +206,31 @@ def rows_of(out):
         return {row["student_id"]: row for row in csv.DictReader(handle)}
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    root = write_batch(tmp_path_factory.mktemp("batch") / "submissions", BATCH)
+def write_full_batch(root, out):
+    """Every kind of submission of EXPECTED in root, the file cheats aimed at out; return the notebooks."""
+    batch = {**BATCH, **file_cheats(root, out)}
+    write_batch(root, batch)
     (root / "empty_folder").mkdir()
     (root / "renamed").mkdir()
     nbformat.write(completed(), root / "renamed" / "dropout (2).ipynb")
     (root / "two_notebooks").mkdir()
     for name in ("dropout.ipynb", "dropout_copy.ipynb"):
         nbformat.write(completed(), root / "two_notebooks" / name)
-    out = tmp_path_factory.mktemp("graded") / "out"
+    return batch
+
+
+def digest(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root, out = tmp_path_factory.mktemp("batch") / "submissions", tmp_path_factory.mktemp("graded") / "out"
+    batch = write_full_batch(root, out)
+    before = {path: digest(path) for path in root.rglob("*.ipynb")}
     result = grade(root, out)
     assert result.returncode == 0, result.stderr[-3000:]
-    return out, result
+    return out, result, batch, root, before
 
 
 def test_every_submission_gets_its_status_and_score(graded):
@@ -171,7 +245,7 @@ def test_every_submission_gets_its_status_and_score(graded):
 
 
 def test_progress_and_summary_are_shown(graded):
-    _, result = graded
+    result = graded[1]
     assert "grading: 100%" in result.stderr and "submission/s" in result.stderr
     assert f"graded {sum(1 for s, p in EXPECTED.values() if p is not None)} of {len(EXPECTED)}" in result.stdout
 
@@ -179,12 +253,13 @@ def test_progress_and_summary_are_shown(graded):
 def test_feedback_for_graded_students_without_hidden_tests(graded):
     out = graded[0]
     secrets = secret_fragments()
+    batch = graded[2]
     for student, (_, points) in EXPECTED.items():
         page = out / "feedback" / student / "dropout.html"
         assert page.exists() == (points is not None), student
         if page.exists():
             text = page.read_text()
-            own = BATCH[student] if isinstance(BATCH.get(student), str) else nbformat.writes(BATCH.get(student, completed()))
+            own = batch[student] if isinstance(batch.get(student), str) else nbformat.writes(batch.get(student, completed()))
             assert "HIDDEN TESTS" not in text
             leaked = [s for s in secrets if s in text and s not in own]  # a student may see their own code
             assert not leaked, f"{student}'s feedback shows solution or hidden-test lines: {leaked[:3]}"
@@ -200,6 +275,16 @@ def test_report_and_course_for_nbgrader(graded):
     for student, (status, _) in EXPECTED.items():
         assert (f"<td>{student}</td>" in attention) == (status != "graded"), student
     assert (out / "course" / "gradebook.db").exists() and (out / "course" / "nbgrader_config.py").exists()
+
+
+def test_student_code_reaches_no_file_outside_its_folder(graded):
+    out, _, _, root, before = graded
+    assert {path: digest(path) for path in root.rglob("*.ipynb")} == before, "a submission was changed"
+    assert not (out / "planted.txt").exists() and not (ROOT / "planted.txt").exists()
+    assert "planted" not in (out / "course" / "source" / "dropout" / "dropout.ipynb").read_text()
+    with Gradebook(f"sqlite:///{out / 'course' / 'gradebook.db'}") as gradebook:
+        assert all(grade.auto_score != 99 for student in gradebook.students for submission in student.submissions
+                   for notebook in submission.notebooks for grade in notebook.grades)
 
 
 def test_regrading_gives_identical_grades(tmp_path):
@@ -218,7 +303,12 @@ def test_bad_invocations_are_refused_clearly(tmp_path):
     assert taken.returncode != 0 and "--force" in taken.stderr
     assert (tmp_path / "taken" / "grades.csv").read_text() == "keep me"
     usage = subprocess.run([sys.executable, "-m", "autograder", "grade", "--help"], cwd=ROOT, capture_output=True, text=True)
-    assert usage.returncode == 0 and "flat folder of <student_id>.ipynb" in usage.stdout
+    assert usage.returncode == 0 and "flat folder of <student_id>.ipynb" in usage.stdout and "--scheduler" in usage.stdout
+    one = write_batch(tmp_path / "one", {"stubs": RELEASED})
+    no_workers = grade(one, tmp_path / "none", "--workers", "0")
+    assert no_workers.returncode == 2 and "--workers must be at least 1" in no_workers.stderr
+    nobody = grade(one, tmp_path / "nobody", "--scheduler", "tcp://127.0.0.1:9")
+    assert nobody.returncode != 0 and "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in nobody.stderr
 
 
 def test_hard_coding_the_visible_checks_gains_nothing():

@@ -1,9 +1,12 @@
 """The sandbox passes only plain data back, however the student's code behaves."""
 
+import os
+
 import numpy as np
 import pytest
 
 from autograder.sandbox import Handle, Sandbox
+from conftest import ROOT
 
 STUDENT = '''
 import numpy as np
@@ -100,3 +103,53 @@ def test_a_process_that_exits_is_reported_and_restarted(sandbox):
     with pytest.raises(RuntimeError, match="stopped"):
         sandbox.function("leave")()
     assert sandbox.function("echo")("again") == "again"
+
+
+PROBE = '''
+import os
+
+def read(path):
+    try:
+        with open(path) as handle:
+            return handle.read()
+    except OSError as error:
+        return type(error).__name__
+
+def write(path):
+    try:
+        with open(path, "w") as handle:
+            handle.write("planted")
+        return "written"
+    except OSError as error:
+        return type(error).__name__
+
+def who():
+    return os.getuid(), os.getcwd()
+
+def flood():
+    import numpy as np
+    return np.zeros(40 * 2**20)  # 320 MiB
+'''
+
+
+def test_the_sandbox_sees_and_writes_only_its_own_folder(tmp_path):
+    secret = tmp_path / "hidden_tests.txt"
+    secret.write_text("### BEGIN HIDDEN TESTS")
+    own = tmp_path / "student"
+    own.mkdir()
+    with Sandbox([PROBE], own, timeout=5) as box:
+        assert box.function("read")(str(secret)) == "FileNotFoundError"
+        assert box.function("read")(os.path.expanduser("~/.bashrc")) == "FileNotFoundError"
+        box.function("write")(str(tmp_path / "planted.txt"))
+        box.function("write")(str(ROOT / "planted.txt"))
+        assert box.function("write")("mine.txt") == "written"
+        assert box.function("who")() == (65534, str(own))
+    assert not (tmp_path / "planted.txt").exists() and not (ROOT / "planted.txt").exists()
+    assert (own / "mine.txt").read_text() == "planted"
+
+
+def test_too_much_data_is_refused_and_the_grader_goes_on(tmp_path):
+    with Sandbox([PROBE], tmp_path, timeout=5) as box:
+        with pytest.raises(ValueError, match="more than 256 MiB"):
+            box.function("flood")()
+        assert box.function("who")()[0] == 65534

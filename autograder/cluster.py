@@ -1,0 +1,84 @@
+"""Run grading tasks on Dask: worker processes on this machine, or an existing cluster's scheduler.
+
+Either way the same task (autograder.worker.grade) runs once per submission on some
+worker, and its result comes back here, where one process records it. Dask reschedules
+the tasks of a worker that dies; a submission whose grading kills workers again and
+again (Dask's ``allowed-failures``) comes back as an error, never as a lost grade.
+"""
+
+import logging
+from contextlib import contextmanager
+
+import dask
+from distributed import Client, LocalCluster, as_completed
+
+from autograder import confine, worker
+
+# Dask's statistical profiler samples every worker thread 100 times a second: a tenth of a core per worker
+LOCAL_WORKER_CONFIG = {"distributed.worker.profile.enabled": False}
+IN_FLIGHT_PER_WORKER = 4  # tasks queued per worker: enough to keep it busy, few enough to bound memory
+
+
+class ClusterError(Exception):
+    """No grading can happen on the cluster asked for."""
+
+
+@contextmanager
+def connect(workers=None, scheduler=None):
+    """A Dask client: on a new LocalCluster of `workers` processes, or on the scheduler at `scheduler`."""
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout="10s")
+        except OSError as error:
+            raise ClusterError(f"cannot reach the Dask scheduler at {scheduler}: {error}") from None
+        with client:
+            _check_workers(client)
+            yield client
+    else:
+        with dask.config.set(LOCAL_WORKER_CONFIG), \
+                LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                             memory_limit="2GiB", silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+            yield client
+
+
+def _check_workers(client):
+    """Every worker can confine student code, or say clearly which cannot."""
+    if not client.scheduler_info()["workers"]:
+        raise ClusterError("the Dask cluster has no workers")
+    try:
+        client.run(confine.check)
+    except confine.ConfinementError as error:
+        raise ClusterError(f"a Dask worker cannot grade: {error}") from None
+
+
+def warm_up(client):
+    """Have every worker import the grading code now (nbgrader takes seconds); keep the futures until graded."""
+    return [client.submit(worker.Limits, workers=[address], pure=False)  # unpickling it imports autograder.worker
+            for address in client.scheduler_info()["workers"]]
+
+
+def grade_all(client, kit, jobs):
+    """Grade (student_id, notebook JSON) jobs; yield (student_id, Graded or the error that stopped it)."""
+    jobs = iter(jobs)
+    kit_future = client.scatter(kit, broadcast=True, hash=False)
+    window = IN_FLIGHT_PER_WORKER * max(1, len(client.scheduler_info()["workers"]))
+    running = as_completed()
+    students = {}
+
+    def submit_next():
+        for student_id, notebook in jobs:
+            future = client.submit(worker.grade, kit_future, student_id, notebook, pure=False)
+            students[future.key] = student_id
+            running.add(future)
+            return
+
+    for _ in range(window):
+        submit_next()
+    for future in running:
+        student_id = students.pop(future.key)
+        try:
+            yield student_id, future.result()
+        except Exception as error:  # noqa: BLE001 - a task that failed is reported, never lost
+            yield student_id, error
+        future.release()
+        submit_next()

@@ -1,0 +1,110 @@
+"""Seconds per submission: plain serial `nbgrader autograde` against `python -m autograder grade`.
+
+Generates a batch of N submissions (correct, buggy and broken, in turn), grades it with
+plain nbgrader (its default configuration, one `nbgrader autograde` over the whole
+batch) and with our command (local workers, and a local Dask cluster of 2 worker
+processes through --scheduler), and prints wall-clock seconds per submission and the
+ratio. Our command's time is the whole command: course set-up, grading, feedback,
+grades.csv and the report.
+
+Usage: .venv/bin/python benchmarks/grading_speed.py [N] [--workdir DIR]
+"""
+
+import argparse
+import itertools
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+from mutants import MUTANTS, patched_answers  # noqa: E402
+from notebook_cells import answer_source  # noqa: E402
+from test_grade_command import BATCH, completed  # noqa: E402
+
+BROKEN = ("not_json", "not_notebook", "old_format", "tampered_tests", "kills_kernel", "import_error")
+
+
+def batch(n):
+    """N submissions: the solution, the stubs, every mutant and broken notebooks, in turn."""
+    kinds = [("solution", BATCH["solution"]), ("stubs", BATCH["stubs"])]
+    kinds += [(f"mutant{i:02d}", completed(**patched_answers(m, answer_source))) for i, m in enumerate(MUTANTS.values())]
+    kinds += [(name, BATCH[name]) for name in BROKEN]
+    return {f"s{i:04d}_{name}": nb for i, (name, nb) in zip(range(n), itertools.cycle(kinds))}
+
+
+def write(submissions, root):
+    for student, content in submissions.items():
+        path = root / student / "dropout.ipynb"
+        path.parent.mkdir(parents=True)
+        path.write_text(content if isinstance(content, str) else nbformat.writes(content))
+
+
+def environment():
+    return {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+
+
+def plain_nbgrader(submissions, work):
+    """One `nbgrader autograde` over the batch, nbgrader's defaults; return seconds."""
+    course = work / "plain"
+    shutil.copytree(ROOT / "solutions", course / "solutions")
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", "dropout"], cwd=course, env=environment(),
+                   check=True, capture_output=True)
+    write(submissions, course / "submitted")
+    for folder in (course / "submitted").iterdir():  # nbgrader's layout: submitted/<student>/<assignment>/
+        (folder / "dropout").mkdir()
+        (folder / "dropout.ipynb").rename(folder / "dropout" / "dropout.ipynb")
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "nbgrader", "autograde", "dropout"], cwd=course, env=environment(),
+                   capture_output=True)  # exits 1 when some submission failed: expected with broken ones
+    return time.perf_counter() - start
+
+
+def ours(submissions, work, name, *options):
+    """`python -m autograder grade` over the batch; return seconds."""
+    folder = work / name
+    write(submissions, folder / "submissions")
+    start = time.perf_counter()
+    result = subprocess.run([sys.executable, "-m", "autograder", "grade", str(folder / "submissions"),
+                             "--out", str(folder / "out"), *options], cwd=ROOT, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if result.returncode != 0:
+        sys.exit(f"grading failed:\n{result.stderr[-3000:]}")
+    return seconds
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("n", type=int, nargs="?", default=100, help="submissions in the batch (100)")
+    parser.add_argument("--workdir", type=Path, help="keep the courses here (default: a temporary folder)")
+    args = parser.parse_args()
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="grading-speed-"))
+    work.mkdir(parents=True, exist_ok=True)
+    submissions = batch(args.n)
+    cores = len(os.sched_getaffinity(0))
+    print(f"{args.n} submissions, {cores} cores")
+
+    plain = plain_nbgrader(submissions, work)
+    local = ours(submissions, work, "local")
+    from distributed import LocalCluster
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        dask = ours(submissions, work, "dask", "--scheduler", cluster.scheduler_address)
+
+    print(f"{'':44s}{'seconds':>9s}{'s/submission':>14s}{'speed-up':>10s}")
+    for label, seconds in ((f"plain nbgrader autograde (serial)", plain),
+                           (f"python -m autograder grade ({cores} workers)", local),
+                           ("python -m autograder grade (Dask, 2 workers)", dask)):
+        print(f"{label:44s}{seconds:9.1f}{seconds / args.n:14.2f}{plain / seconds:9.2f}x")
+    if not args.workdir:
+        shutil.rmtree(work)
+
+
+if __name__ == "__main__":
+    main()
