@@ -47,8 +47,8 @@ def _check_workers(client):
         raise ClusterError("the Dask cluster has no workers")
     try:
         client.run(confine.check)
-    except confine.ConfinementError as error:
-        raise ClusterError(f"a Dask worker cannot grade: {error}") from None
+    except Exception as error:  # noqa: BLE001 - whatever a worker lacks (bwrap, this package), say it
+        raise ClusterError(f"a Dask worker cannot grade: {type(error).__name__}: {error}") from None
 
 
 def warm_up(client):

@@ -8,8 +8,8 @@ gradebook), other students' work and the instructor's files are not there at all
 A memory and file-size cap applies to the whole confined process tree (``prlimit``).
 """
 
-import os
 import importlib.util
+import os
 import shutil
 import subprocess
 import sys

@@ -16,13 +16,12 @@ import tempfile
 import time
 
 import numpy as np
-from nbformat.v4 import new_output
 from jupyter_client import AsyncKernelManager
+from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Integer, Unicode
 
-from autograder import dropout_checks
-from autograder import confine
+from autograder import confine, dropout_checks
 from autograder.sandbox import Sandbox
 
 TRUSTED = {"np": np, **{name: getattr(dropout_checks, name) for name in dir(dropout_checks) if not name.startswith("_")}}

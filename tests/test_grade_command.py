@@ -314,3 +314,15 @@ def test_bad_invocations_are_refused_clearly(tmp_path):
 def test_hard_coding_the_visible_checks_gains_nothing():
     assert failed_tests(EXERCISE, answers=HARD_CODED) == {}, "the cheat should pass every visible check"
     assert EXPECTED["cheat_hard_coded"][1] <= AUTO_POINTS - 10, "the hidden calls should cost it most forward points"
+
+
+def test_a_submission_over_its_time_is_stopped_and_reported(tmp_path):
+    slow = completed()
+    for _ in range(3):  # each cell within the 3 s cell limit, all of them over the submission's 5 s
+        slow.cells.append(nbformat.v4.new_code_cell("import time\ntime.sleep(2.5)"))
+    batch = write_batch(tmp_path / "slow", {"slow": slow, "solution": completed()})
+    result = grade(batch, tmp_path / "out", "--submission-timeout", "5")
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = rows_of(tmp_path / "out")
+    assert rows["slow"]["status"] == "grading stopped after 5 s" and rows["slow"]["score"] == ""
+    assert rows["solution"]["status"] == "graded"
