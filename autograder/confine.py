@@ -63,6 +63,8 @@ def command(argv, folder, memory_mb, writable=()):
                "--uid", "65534", "--gid", "65534", "--clearenv"]
     for name, value in environment().items():
         wrapped += ["--setenv", name, value]
+    # mounts apply in order: the private /tmp first, so that folders under /tmp (a venv, a course) stay visible
+    wrapped += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
     for root in _readable_roots():
         if os.path.islink(root):
             wrapped += ["--symlink", os.readlink(root), root]
@@ -70,7 +72,6 @@ def command(argv, folder, memory_mb, writable=()):
             wrapped += ["--ro-bind", root, root]
     for path in _masked():  # an empty folder in its place: ipykernel then runs without a debugger
         wrapped += ["--tmpfs", path]
-    wrapped += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
     for path in (folder, *writable):
         wrapped += ["--bind", str(path), str(path)]
     return [*wrapped, "--chdir", str(folder), "--", *argv]
