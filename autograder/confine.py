@@ -1,11 +1,11 @@
 """Run student code where it can see nothing but Python and its own folder.
 
-Every process that runs a student's code (the notebook's kernel and the sandbox that the
-tests call into) is started inside bubblewrap (``bwrap``): new user, PID, network, IPC
+Every process that runs a student's code (the notebook's kernel, and the children it
+forks to answer the tests' calls) runs inside bubblewrap (``bwrap``): new user, PID, network, IPC
 and mount namespaces, no capabilities, and a file system made of read-only system and
 Python folders plus the student's own folder. The course (solutions, hidden tests,
 gradebook), other students' work and the instructor's files are not there at all.
-A memory and file-size cap applies to the whole confined process tree (``prlimit``).
+A memory and file-size cap applies to each of its processes (``prlimit``).
 """
 
 import importlib.util

@@ -35,7 +35,7 @@ c.CourseDirectory.course_id = "dropout-module"
 c.Execute.timeout = {timeout}              # seconds per cell: an endless loop fails its cell only
 c.Execute.interrupt_on_timeout = True
 c.TrustedExecute.submission_timeout = {submission_timeout}  # seconds per notebook, cells and tests
-c.TrustedExecute.memory_mb = {memory_mb}   # memory cap of the student's kernel and sandbox
+c.TrustedExecute.memory_mb = {memory_mb}   # memory cap of each process of the student's kernel
 c.LimitOutput.max_lines = {max_lines}      # an output flood is cut, the rest still graded
 # nbgrader's sanitizing steps; its cell-metadata check runs once, after execution (the grader rebuilt every
 # submission on the released notebook, so the metadata it would check first is the course's own)

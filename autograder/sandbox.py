@@ -1,11 +1,13 @@
-"""Call a student's functions in a separate, confined process, passing only plain data back.
+"""Call a student's functions in a process forked from their kernel, passing only plain data back.
 
-The grading process starts ``python -m autograder.sandbox`` (inside autograder.confine),
-sends it the notebook's code cells, and then calls the functions those cells defined.
-Student code can change anything in its own process (NumPy, the checks module, builtins);
-none of it reaches the grader. Only JSON and raw numeric array buffers come back, rebuilt
-with ``np.frombuffer`` from a checked numeric dtype; any other object stays in the sandbox
-and is represented by an opaque handle. A message may not exceed MAX_MESSAGE bytes.
+When the notebook has run, the grader asks the student's (confined) kernel to fork: the
+child holds exactly the functions the notebook defined and answers calls over a Unix
+socket in the kernel's own folder. Student code can change anything in its own process
+(NumPy, the checks module, builtins); none of it reaches the grader. Only JSON and raw
+numeric array buffers come back, rebuilt with ``np.frombuffer`` from a checked numeric
+dtype; any other object stays in the student's process and is represented by an opaque
+handle. A message may not exceed MAX_MESSAGE bytes. A child that hangs or dies is
+replaced by a new fork of the kernel, so one bad call costs only its own check.
 """
 
 import builtins
@@ -13,13 +15,12 @@ import json
 import os
 import select
 import signal
+import socket
 import struct
-import subprocess
 import sys
 
 import numpy as np
 
-from autograder import confine
 
 SAFE_EXCEPTIONS = {name: getattr(builtins, name) for name in (
     "ValueError", "TypeError", "KeyError", "IndexError", "AttributeError", "NameError",
@@ -127,28 +128,35 @@ def decode(value, buffers, handles=None):
 
 
 class Sandbox:
-    """The student's code in its own confined process; ``function(name)`` gives a callable proxy."""
+    """The student's functions, in a child of their kernel; ``function(name)`` gives a callable proxy.
 
-    def __init__(self, cells, folder, timeout, memory_mb=2048):
-        self.cells, self.folder, self.timeout, self.memory_mb, self.process = cells, folder, timeout, memory_mb, None
+    kernel is a Jupyter kernel client (its ``execute`` sends code to the student's kernel),
+    folder a directory that both the grader and the kernel can reach (the kernel's runtime folder).
+    """
+
+    def __init__(self, kernel, folder, timeout):
+        self.kernel, self.timeout = kernel, timeout
+        self.path = os.path.join(folder, "calls.sock")
+        self.listener = self.connection = None
+        self.unavailable = None  # why the kernel cannot answer at all
 
     def _start(self):
-        child_reads, parent_writes = os.pipe()
-        parent_reads, child_writes = os.pipe()
-        argv = [sys.executable, "-m", "autograder.sandbox", str(child_reads), str(child_writes), str(self.timeout)]
-        self.process = subprocess.Popen(
-            confine.command(argv, self.folder, self.memory_mb), env=confine.environment(),
-            pass_fds=(child_reads, child_writes), stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        os.close(child_reads)
-        os.close(child_writes)
-        self.send, self.receive = parent_writes, parent_reads
-        _send(self.send, self.cells)
-        self._reply(self.timeout * len(self.cells) + MARGIN)
+        if self.unavailable:
+            raise RuntimeError(self.unavailable)
+        if self.listener is None:
+            self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.listener.bind(self.path)
+            self.listener.listen(1)
+        self.kernel.execute(f"__import__('autograder.sandbox').sandbox.fork_server({self.path!r}, globals(), "
+                            f"{self.timeout})", silent=True, store_history=False)
+        if not select.select([self.listener], [], [], MARGIN)[0]:
+            self.unavailable = "your kernel stopped answering (it crashed, hangs, or its code was tampered with)"
+            raise RuntimeError(self.unavailable)
+        self.connection = self.listener.accept()[0]
 
     def _reply(self, timeout):
         try:
-            return _receive(self.receive, timeout)
+            return _receive(self.connection.fileno(), timeout)
         except (TimeoutError, EOFError, MessageTooLarge, ValueError, struct.error) as error:
             self.close()
             if isinstance(error, TimeoutError):
@@ -158,11 +166,14 @@ class Sandbox:
             raise RuntimeError("your code's process stopped (it exited or crashed)") from None
 
     def call(self, name, args, kwargs):
-        if self.process is None:
+        if self.connection is None:
             self._start()
         buffers = []
         request = {"name": name, "args": encode(list(args), buffers), "kwargs": encode(dict(kwargs), buffers)}
-        _send(self.send, request, buffers)
+        try:
+            _send(self.connection.fileno(), request, buffers)
+        except OSError:  # the child is gone; the reply's absence says so
+            pass
         reply, buffers = self._reply(self.timeout + MARGIN)
         for index, after in decode(reply["changed"], buffers).items():  # in-place changes, made visible
             arg = args[int(index)]
@@ -183,21 +194,19 @@ class Sandbox:
         return remote
 
     def close(self):
-        if self.process is not None:
-            try:
-                os.killpg(self.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self.process.wait()
-            os.close(self.send)
-            os.close(self.receive)
-            self.process = None
+        """End the child (it sees the connection close); the kernel ends any child that ignores that."""
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
         self.close()
+        if self.listener is not None:
+            self.listener.close()
+            os.unlink(self.path)
 
 
 def _changed(before, after):
@@ -206,26 +215,44 @@ def _changed(before, after):
     return True  # a dict: small, always sent back
 
 
-def _serve(receive, send, timeout):
-    """Sandbox side: run the cells, then answer calls until the pipe closes."""
+_child = None  # kernel side: the child answering calls now
+
+
+def fork_server(path, namespace, timeout):
+    """Kernel side: end the previous child, fork one that answers calls on the socket at path, return at once."""
+    global _child
+    if _child is not None:
+        os.kill(_child, signal.SIGKILL)
+        os.waitpid(_child, 0)
+        _child = None
+    pid = os.fork()
+    if pid:
+        _child = pid
+        return
+    try:  # the child: the kernel's threads did not come along, so no output goes through them
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+        sys.stdout = sys.stderr = open(os.devnull, "w")
+        connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        connection.connect(path)
+        _answer(connection.fileno(), namespace, timeout)
+    finally:
+        os._exit(0)
+
+
+def _answer(fd, namespace, timeout):
+    """Answer calls of the functions in namespace until the grader closes the connection."""
     def alarm(signum, frame):
         raise TimeoutError(f"ran longer than {timeout} s")
 
     signal.signal(signal.SIGALRM, alarm)
-    sys.path.insert(0, os.getcwd())
-    namespace = {"__name__": "__main__"}
-    for source in _receive(receive)[0]:
-        signal.alarm(timeout)
-        try:
-            exec(compile(source, "<cell>", "exec"), namespace)
-        except BaseException:  # noqa: BLE001 - a failing cell fails in the kernel too; go on
-            pass
-        finally:
-            signal.alarm(0)
-    _send(send, {"ready": True})
     handles = []
     while True:
-        request, buffers = _receive(receive)
+        try:
+            request, buffers = _receive(fd)
+        except EOFError:
+            return
         args, kwargs = decode(request["args"], buffers, handles), decode(request["kwargs"], buffers, handles)
         mutable = {i: a.copy() for i, a in enumerate(args) if isinstance(a, np.ndarray) or type(a) is dict}
         reply, buffers = {}, []
@@ -243,9 +270,4 @@ def _serve(receive, send, timeout):
             signal.alarm(0)
         changed = {str(i): args[i] for i, before in mutable.items() if _changed(before, args[i])}
         reply["changed"] = encode(changed, buffers, handles)
-        _send(send, reply, buffers)
-
-
-if __name__ == "__main__":
-    sys.stdout = sys.stderr = open(os.devnull, "w")
-    _serve(int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]))
+        _send(fd, reply, buffers)

@@ -3,7 +3,8 @@
 The notebook runs in the student's kernel as usual, but confined (autograder.confine)
 and with its test cells emptied, so hidden tests never enter a process the student's
 code controls. Each test cell is then run in the grading process, against the course's
-own checks, calling the student's functions in a sandbox process (autograder.sandbox).
+own checks, calling the student's functions in a process forked from that kernel
+(autograder.sandbox), which hands back only plain data.
 Its outcome becomes the cell's output, which nbgrader's SaveAutoGrades scores as usual:
 no output is full marks, an error is zero.
 """
@@ -14,6 +15,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from contextlib import contextmanager
 
 import numpy as np
 from jupyter_client import AsyncKernelManager
@@ -80,7 +82,7 @@ class SubmissionTimeout(Exception):
 class TrustedExecute(Execute):
     """Execute the notebook confined and without its tests, then decide every test outside the student's reach."""
 
-    memory_mb = Integer(2048, help="Memory cap of the student's kernel and of its sandbox, in MiB.").tag(config=True)
+    memory_mb = Integer(2048, help="Memory cap of each process of the student's kernel, in MiB.").tag(config=True)
     submission_timeout = Integer(300, help="Seconds one notebook may take, cells and tests together.").tag(config=True)
 
     def __init__(self, **kwargs):
@@ -104,17 +106,24 @@ class TrustedExecute(Execute):
 
     def preprocess(self, nb, resources):
         self.deadline = time.monotonic() + self.submission_timeout
-        tests = {index: cell.source for index, cell in enumerate(nb.cells) if is_test(cell)}
-        for index in tests:
+        self.tests = {index: cell.source for index, cell in enumerate(nb.cells) if is_test(cell)}
+        for index in self.tests:
             nb.cells[index].source = ""
         try:
-            nb, resources = super().preprocess(nb, resources)
+            return super().preprocess(nb, resources)
         finally:
-            for index, source in tests.items():
+            for index, source in self.tests.items():
                 nb.cells[index].source = source
-        code = [c.source for c in nb.cells if c.cell_type == "code" and not is_test(c)]
-        with Sandbox(code, resources["metadata"]["path"], self.timeout, self.memory_mb) as sandbox:
-            for index, source in tests.items():
+
+    @contextmanager
+    def setup_kernel(self, **kwargs):
+        with super().setup_kernel(**kwargs):
+            yield
+            self.decide_tests()  # every cell has run, and the kernel still holds the student's functions
+
+    def decide_tests(self):
+        """Each test cell's outputs, from running it here against the student's functions."""
+        with Sandbox(self.kc, self.km.runtime, self.timeout) as sandbox:
+            for index, source in self.tests.items():
                 self._check_deadline()
-                nb.cells[index].outputs = run_test(source, sandbox)
-        return nb, resources
+                self.nb.cells[index].outputs = run_test(source, sandbox)

@@ -1,11 +1,16 @@
-"""The sandbox passes only plain data back, however the student's code behaves."""
+"""The student's functions, called in a child of their confined kernel, pass only plain data back."""
 
 import os
+import time
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
+from nbclient import NotebookClient
+from nbformat.v4 import new_code_cell, new_notebook
 
 from autograder.sandbox import Handle, Sandbox
+from autograder.trusted import ConfinedKernelManager
 from conftest import ROOT
 
 STUDENT = '''
@@ -46,13 +51,33 @@ def leave():
 def echo(value):
     return value
 
+def stubborn():
+    while True:
+        try:
+            while True:
+                pass
+        except BaseException:
+            pass
+
 np.array_equal = lambda *a, **k: True   # only ever inside the sandbox
 '''
 
 
+@contextmanager
+def student_functions(code, folder, timeout):
+    """A Sandbox on a confined kernel (in folder) that has run code, as the grader has it after the notebook."""
+    nb = new_notebook(cells=[new_code_cell(code)])
+    client = NotebookClient(nb, kernel_manager_class=ConfinedKernelManager, shutdown_kernel="immediate",
+                            resources={"metadata": {"path": str(folder)}})
+    with client.setup_kernel():
+        client.execute_cell(nb.cells[0], 0)
+        with Sandbox(client.kc, client.km.runtime, timeout) as box:
+            yield box
+
+
 @pytest.fixture
 def sandbox(tmp_path):
-    with Sandbox([STUDENT], tmp_path, timeout=2) as box:
+    with student_functions(STUDENT, tmp_path, timeout=2) as box:
         yield box
 
 
@@ -105,6 +130,22 @@ def test_a_process_that_exits_is_reported_and_restarted(sandbox):
     assert sandbox.function("echo")("again") == "again"
 
 
+def test_a_call_that_ignores_its_time_limit_is_abandoned_and_the_next_call_works(sandbox):
+    with pytest.raises(TimeoutError, match="did not answer within 7 s"):
+        sandbox.function("stubborn")()
+    assert sandbox.function("echo")(6) == 6
+
+
+def test_a_kernel_that_cannot_answer_fails_every_check_quickly(tmp_path):
+    with student_functions("import os\nos.fork = None\ndef echo(v):\n    return v", tmp_path, timeout=2) as box:
+        with pytest.raises(RuntimeError, match="kernel stopped answering"):
+            box.function("echo")(1)
+        start = time.monotonic()
+        with pytest.raises(RuntimeError, match="kernel stopped answering"):
+            box.function("echo")(2)
+        assert time.monotonic() - start < 1
+
+
 PROBE = '''
 import os
 
@@ -137,7 +178,7 @@ def test_the_sandbox_sees_and_writes_only_its_own_folder(tmp_path):
     secret.write_text("### BEGIN HIDDEN TESTS")
     own = tmp_path / "student"
     own.mkdir()
-    with Sandbox([PROBE], own, timeout=5) as box:
+    with student_functions(PROBE, own, timeout=5) as box:
         assert box.function("read")(str(secret)) == "FileNotFoundError"
         assert box.function("read")(os.path.expanduser("~/.bashrc")) == "FileNotFoundError"
         box.function("write")(str(tmp_path / "planted.txt"))
@@ -149,7 +190,7 @@ def test_the_sandbox_sees_and_writes_only_its_own_folder(tmp_path):
 
 
 def test_too_much_data_is_refused_and_the_grader_goes_on(tmp_path):
-    with Sandbox([PROBE], tmp_path, timeout=5) as box:
+    with student_functions(PROBE, tmp_path, timeout=5) as box:
         with pytest.raises(ValueError, match="more than 256 MiB"):
             box.function("flood")()
         assert box.function("who")()[0] == 65534
