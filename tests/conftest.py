@@ -1,4 +1,4 @@
-"""Shared fixtures: the project root and one strict book build per test session."""
+"""Shared fixtures: the project root, one strict book build per test session, a headless Chromium."""
 
 import os
 import shutil
@@ -40,3 +40,30 @@ def course(tmp_path):
     shutil.copytree(ROOT / "solutions", tmp_path / "solutions")
     nbgrader("generate_assignment", "dropout", cwd=tmp_path)
     return tmp_path
+
+
+# As root with no network: no sandbox, and none of Chromium's own calls to Google's hosts.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    path = shutil.which("chromium")
+    if path is None:
+        message = "Chromium is missing, so the browser tests cannot run: install it with `apt-get install chromium`."
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="session")
+def browser(chromium):
+    """Debian's Chromium, headless, driven by Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()

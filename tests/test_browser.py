@@ -6,9 +6,7 @@ Screenshots of every page at desktop and phone width land in _build/browser-scre
 
 import functools
 import http.server
-import os
 import re
-import shutil
 import threading
 import urllib.error
 import urllib.request
@@ -24,22 +22,6 @@ from notebook_cells import secret_fragments
 
 SCREENSHOTS = ROOT / "_build" / "browser-screenshots"
 VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
-# As root with no network: no sandbox, and none of Chromium's own calls to Google's hosts.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-@pytest.fixture(scope="session")
-def chromium():
-    path = shutil.which("chromium")
-    if path is None:
-        message = "Chromium is missing, so the browser tests cannot run: install it with `apt-get install chromium`."
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
-
-
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
         pass
@@ -51,16 +33,6 @@ def server(built_book):
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}/"
     httpd.shutdown()
-
-
-@pytest.fixture(scope="session")
-def browser(chromium):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 def book_pages(book):

@@ -3,6 +3,7 @@
 import copy
 import csv
 import hashlib
+import re
 import subprocess
 import sys
 
@@ -265,6 +266,24 @@ def test_feedback_for_graded_students_without_hidden_tests(graded):
             assert not leaked, f"{student}'s feedback shows solution or hidden-test lines: {leaked[:3]}"
     stubs = (out / "feedback" / "stubs" / "dropout.html").read_text()
     assert "NotImplementedError" in stubs
+
+
+def test_feedback_reads_offline_with_its_equations_typeset(graded, browser):
+    page = browser.new_page()
+    fetched, errors = [], []
+    page.on("request", lambda request: fetched.append(request.url))
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto((graded[0] / "feedback" / "solution" / "dropout.html").as_uri())
+    page.evaluate("() => MathJax.startup.promise")
+    typeset = page.evaluate("() => document.querySelectorAll('mjx-container').length")
+    failed = page.evaluate("() => document.querySelectorAll('mjx-merror').length")
+    page.close()
+    assert [url for url in fetched if not url.startswith("file:")] == [], "the feedback page fetches from the network"
+    assert errors == [] and failed == 0
+    equations = sum(len(re.findall(r"\$\$.+?\$\$|\$[^$\n]+\$", cell.source, re.S))
+                    for cell in RELEASED.cells if cell.cell_type == "markdown")
+    assert typeset == equations > 0, f"{typeset} of the notebook's {equations} equations typeset"
 
 
 def test_report_and_course_for_nbgrader(graded):
