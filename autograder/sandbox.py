@@ -11,6 +11,7 @@ replaced by a new fork of the kernel, so one bad call costs only its own check.
 """
 
 import builtins
+import contextlib
 import json
 import os
 import select
@@ -145,6 +146,8 @@ class Sandbox:
             raise RuntimeError(self.unavailable)
         if self.listener is None:
             self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            with contextlib.suppress(FileNotFoundError):  # the folder is the kernel's: whatever it left there
+                os.unlink(self.path)
             self.listener.bind(self.path)
             self.listener.listen(1)
         self.kernel.execute(f"__import__('autograder.sandbox').sandbox.fork_server({self.path!r}, globals(), "
@@ -206,7 +209,8 @@ class Sandbox:
         self.close()
         if self.listener is not None:
             self.listener.close()
-            os.unlink(self.path)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.path)
 
 
 def _changed(before, after):
