@@ -45,7 +45,7 @@ c.Autograde.autograde_preprocessors = [TrustedExecute, IgnorePattern, ClearMetad
                                        SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
 # feedback shows each test cell without its hidden part (failed checks show one line: autograder.trusted)
 c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
-c.GenerateFeedback.exporter_class = FeedbackExporter  # nbgrader's HTML feedback, templates compiled once
+c.GenerateFeedback.exporter_class = FeedbackExporter  # nbgrader's feedback page, MathJax inside
 '''
 
 

@@ -26,7 +26,7 @@ import numpy as np
 SAFE_EXCEPTIONS = {name: getattr(builtins, name) for name in (
     "ValueError", "TypeError", "KeyError", "IndexError", "AttributeError", "NameError",
     "NotImplementedError", "ZeroDivisionError", "RuntimeError", "MemoryError", "OverflowError", "TimeoutError")}
-MARGIN = 5  # seconds the grader waits beyond the sandbox's own alarm, for code that blocks it
+MARGIN = 5  # seconds the grader waits for the kernel to fork, and beyond a call's own alarm for code that blocks it
 MAX_MESSAGE = 256 * 2**20  # bytes: more than any check needs, far less than the grader's memory
 
 
