@@ -6,9 +6,11 @@ code controls. Each test cell is then run in the grading process, against the co
 own checks, calling the student's functions in a process forked from that kernel
 (autograder.sandbox), which hands back only plain data.
 Its outcome becomes the cell's output, which nbgrader's SaveAutoGrades scores as usual:
-no output is full marks, an error is zero.
+no output is full marks, an error is zero. Each notebook gets a kernel of its own, started
+while the notebook before it was graded (SpareKernel).
 """
 
+import atexit
 import builtins
 import os
 import shutil
@@ -19,6 +21,7 @@ from contextlib import contextmanager
 
 import numpy as np
 from jupyter_client import AsyncKernelManager
+from jupyter_core.utils import run_sync
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Integer, Unicode
@@ -54,6 +57,7 @@ class ConfinedKernelManager(AsyncKernelManager):
 
     memory_mb = Integer(2048, help="Memory cap of the kernel's processes, in MiB.").tag(config=True)
     runtime = Unicode("", help="Folder of the connection file and the kernel's sockets.")
+    work = Unicode("", help="The kernel's working folder: the start's cwd, else work/ in its runtime folder.")
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -63,16 +67,53 @@ class ConfinedKernelManager(AsyncKernelManager):
         self.runtime = tempfile.mkdtemp(prefix="kernel-")
         self.connection_file = os.path.join(self.runtime, "kernel.json")
         self.ip = os.path.join(self.runtime, "ipc")
+        self.work = kw.get("cwd") or os.path.join(self.runtime, "work")  # its working folder, writable
+        os.makedirs(self.work, exist_ok=True)
         self.kernel_spec.interrupt_mode = "message"  # a signal cannot cross into the sandbox; a message can
         cmd, kw = await super()._async_pre_start_kernel(**kw)
-        cmd = confine.command(cmd, kw.get("cwd") or os.getcwd(), self.memory_mb, writable=[self.runtime])
+        cmd = confine.command(cmd, self.work, self.memory_mb, writable=[self.runtime])
         kw.update(env=confine.environment(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         return cmd, kw
 
     async def _async_cleanup_resources(self, restart=False):
-        await super()._async_cleanup_resources(restart=restart)
-        if self.runtime and not restart:
-            shutil.rmtree(self.runtime, ignore_errors=True)
+        try:
+            await super()._async_cleanup_resources(restart=restart)
+        finally:
+            if self.runtime and not restart:
+                shutil.rmtree(self.runtime, ignore_errors=True)
+
+    cleanup_resources = _async_cleanup_resources  # jupyter_client binds its public name to its own function
+
+
+class SpareKernel:
+    """One confined kernel started a notebook ahead, so the next notebook need not wait for Python to load.
+
+    A kernel starts in a work folder of its own (``work/`` in its runtime folder); the files of
+    the notebook it is given are copied there. Each kernel serves one notebook only.
+    """
+
+    def __init__(self):
+        self.key = self.km = None
+        atexit.register(self.discard)
+
+    def take(self, key, start, folder):
+        """A kernel that start() started for key, with folder's files in its work folder; start the next one."""
+        km = self.km if self.key == key and run_sync(self.km.is_alive)() else None
+        if km is None:
+            self.discard()
+            km = start()
+        self.key, self.km = key, start()
+        if folder:
+            shutil.copytree(folder, km.work, symlinks=True, dirs_exist_ok=True)
+        return km
+
+    def discard(self):
+        if self.km is not None:
+            run_sync(self.km.shutdown_kernel)(now=True)
+        self.key = self.km = None
+
+
+SPARE = SpareKernel()  # one per process: a grading process grades one notebook at a time
 
 
 class SubmissionTimeout(Exception):
@@ -91,9 +132,10 @@ class TrustedExecute(Execute):
         kwargs.setdefault("coalesce_streams", True)  # one output per stream, however the kernel chunked it
         super().__init__(**kwargs)
 
-    def create_kernel_manager(self):
-        km = super().create_kernel_manager()
-        km.memory_mb = self.memory_mb
+    def _start_kernel(self):
+        name = {"kernel_name": self.kernel_name} if self.kernel_name else {}  # else the manager's default
+        km = self.kernel_manager_class(config=self.config, memory_mb=self.memory_mb, **name)
+        run_sync(km.start_kernel)(extra_arguments=self.extra_arguments)
         return km
 
     def _check_deadline(self):
@@ -117,6 +159,9 @@ class TrustedExecute(Execute):
 
     @contextmanager
     def setup_kernel(self, **kwargs):
+        self.kernel_name = self.kernel_name or self.nb.metadata.get("kernelspec", {}).get("name", "")
+        key = (self.kernel_name, self.memory_mb, tuple(self.extra_arguments))
+        self.km = SPARE.take(key, self._start_kernel, self.resources.get("metadata", {}).get("path"))
         with super().setup_kernel(**kwargs):
             yield
             self.decide_tests()  # every cell has run, and the kernel still holds the student's functions

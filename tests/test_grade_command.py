@@ -3,6 +3,7 @@
 import copy
 import csv
 import hashlib
+import os
 import re
 import subprocess
 import sys
@@ -194,8 +195,8 @@ def write_batch(root, batch):
     return root
 
 
-def grade(submissions, out, *extra):
-    return subprocess.run(grade_command(submissions, out, *extra), cwd=ROOT, capture_output=True, text=True)
+def grade(submissions, out, *extra, env=None):
+    return subprocess.run(grade_command(submissions, out, *extra), cwd=ROOT, capture_output=True, text=True, env=env)
 
 
 def grade_command(submissions, out, *extra):
@@ -229,9 +230,10 @@ def graded(tmp_path_factory):
     root, out = tmp_path_factory.mktemp("batch") / "submissions", tmp_path_factory.mktemp("graded") / "out"
     batch = write_full_batch(root, out)
     before = {path: digest(path) for path in root.rglob("*.ipynb")}
-    result = grade(root, out)
+    temporary = tmp_path_factory.mktemp("tmpdir")  # the command's TMPDIR: kernels' and workers' folders
+    result = grade(root, out, env={**os.environ, "TMPDIR": str(temporary)})
     assert result.returncode == 0, result.stderr[-3000:]
-    return out, result, batch, root, before
+    return out, result, batch, root, before, temporary
 
 
 def test_every_submission_gets_its_status_and_score(graded):
@@ -297,7 +299,7 @@ def test_report_and_course_for_nbgrader(graded):
 
 
 def test_student_code_reaches_no_file_outside_its_folder(graded):
-    out, _, _, root, before = graded
+    out, _, _, root, before, _ = graded
     assert {path: digest(path) for path in root.rglob("*.ipynb")} == before, "a submission was changed"
     assert not (out / "planted.txt").exists() and not (ROOT / "planted.txt").exists()
     assert "planted" not in (out / "course" / "source" / "dropout" / "dropout.ipynb").read_text()
@@ -306,11 +308,37 @@ def test_student_code_reaches_no_file_outside_its_folder(graded):
                    for notebook in submission.notebooks for grade in notebook.grades)
 
 
+def test_no_temporary_folder_is_left_behind(graded):
+    """Every kernel's folder (also of kernels a submission killed) and every worker's course copy is removed."""
+    left = sorted(p.name for p in graded[5].iterdir() if p.name.startswith(("kernel-", "autograder-course-")))
+    assert left == [], f"left in TMPDIR after grading: {left}"
+
+
 def test_regrading_gives_identical_grades(tmp_path):
     batch = write_batch(tmp_path / "small", {k: BATCH[k] for k in ("solution", "stubs", "cs231n_seed")})
     first, second = grade(batch, tmp_path / "first"), grade(batch, tmp_path / "second")
     assert first.returncode == second.returncode == 0
     assert (tmp_path / "first" / "grades.csv").read_text() == (tmp_path / "second" / "grades.csv").read_text()
+
+
+LOOK_AND_MARK = """\
+import builtins, os
+seen = [name for name in os.listdir(".") if name.startswith("mark-")] + (["builtins"] if hasattr(builtins, "mark") else [])
+builtins.mark = True
+with open("mark-{0}", "w") as handle:
+    handle.write("{0}")
+print("seen", seen, "checks here", os.path.exists("dropout_checks.py"), "marked", os.path.exists("mark-{0}"))
+"""
+
+
+def test_each_student_has_a_fresh_kernel_and_folder(tmp_path):
+    """Kernels start ahead of their notebook, but no student sees another's files or Python state."""
+    students = ("first", "second", "third")
+    batch = write_batch(tmp_path / "batch", {name: with_extra_cell(LOOK_AND_MARK.format(name)) for name in students})
+    assert grade(batch, tmp_path / "out", "--workers", "1").returncode == 0
+    for name in students:
+        nb = nbformat.read(tmp_path / "out" / "course" / "autograded" / name / "dropout" / "dropout.ipynb", as_version=4)
+        assert nb.cells[-1].outputs[0].text == "seen [] checks here True marked True\n", name
 
 
 def test_bad_invocations_are_refused_clearly(tmp_path):
