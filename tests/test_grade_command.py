@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+from typing import NamedTuple
 
 import nbformat
 import pytest
@@ -225,6 +226,17 @@ def digest(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+class Batch(NamedTuple):
+    """The full batch, graded once for the tests of this module."""
+
+    out: object  # the command's OUT folder
+    result: subprocess.CompletedProcess
+    notebooks: dict  # student -> submitted notebook (or text)
+    root: object  # the submissions folder
+    before: dict  # path -> digest of each submitted notebook before grading
+    temporary: object  # the command's TMPDIR
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     root, out = tmp_path_factory.mktemp("batch") / "submissions", tmp_path_factory.mktemp("graded") / "out"
@@ -233,11 +245,11 @@ def graded(tmp_path_factory):
     temporary = tmp_path_factory.mktemp("tmpdir")  # the command's TMPDIR: kernels' and workers' folders
     result = grade(root, out, env={**os.environ, "TMPDIR": str(temporary)})
     assert result.returncode == 0, result.stderr[-3000:]
-    return out, result, batch, root, before, temporary
+    return Batch(out, result, batch, root, before, temporary)
 
 
 def test_every_submission_gets_its_status_and_score(graded):
-    rows = rows_of(graded[0])
+    rows = rows_of(graded.out)
     assert sorted(rows) == sorted(EXPECTED)
     for student, (status, points) in EXPECTED.items():
         row = rows[student]
@@ -248,15 +260,15 @@ def test_every_submission_gets_its_status_and_score(graded):
 
 
 def test_progress_and_summary_are_shown(graded):
-    result = graded[1]
+    result = graded.result
     assert "grading: 100%" in result.stderr and "submission/s" in result.stderr
     assert f"graded {sum(1 for s, p in EXPECTED.values() if p is not None)} of {len(EXPECTED)}" in result.stdout
 
 
 def test_feedback_for_graded_students_without_hidden_tests(graded):
-    out = graded[0]
+    out = graded.out
     secrets = secret_fragments()
-    batch = graded[2]
+    batch = graded.notebooks
     for student, (_, points) in EXPECTED.items():
         page = out / "feedback" / student / "dropout.html"
         assert page.exists() == (points is not None), student
@@ -276,7 +288,7 @@ def test_feedback_reads_offline_with_its_equations_typeset(graded, browser):
     page.on("request", lambda request: fetched.append(request.url))
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto((graded[0] / "feedback" / "solution" / "dropout.html").as_uri())
+    page.goto((graded.out / "feedback" / "solution" / "dropout.html").as_uri())
     page.evaluate("() => MathJax.startup.promise")
     typeset = page.evaluate("() => document.querySelectorAll('mjx-container').length")
     failed = page.evaluate("() => document.querySelectorAll('mjx-merror').length")
@@ -289,7 +301,7 @@ def test_feedback_reads_offline_with_its_equations_typeset(graded, browser):
 
 
 def test_report_and_course_for_nbgrader(graded):
-    out = graded[0]
+    out = graded.out
     report = (out / "report.html").read_text()
     assert report.count("data:image/png;base64,") == 2
     attention = report[report.index('id="attention"'):]
@@ -299,7 +311,7 @@ def test_report_and_course_for_nbgrader(graded):
 
 
 def test_student_code_reaches_no_file_outside_its_folder(graded):
-    out, _, _, root, before, _ = graded
+    out, root, before = graded.out, graded.root, graded.before
     assert {path: digest(path) for path in root.rglob("*.ipynb")} == before, "a submission was changed"
     assert not (out / "planted.txt").exists() and not (ROOT / "planted.txt").exists()
     assert "planted" not in (out / "course" / "source" / "dropout" / "dropout.ipynb").read_text()
@@ -310,7 +322,7 @@ def test_student_code_reaches_no_file_outside_its_folder(graded):
 
 def test_no_temporary_folder_is_left_behind(graded):
     """Every kernel's folder (also of kernels a submission killed) and every worker's course copy is removed."""
-    left = sorted(p.name for p in graded[5].iterdir() if p.name.startswith(("kernel-", "autograder-course-")))
+    left = sorted(p.name for p in graded.temporary.iterdir() if p.name.startswith(("kernel-", "autograder-course-")))
     assert left == [], f"left in TMPDIR after grading: {left}"
 
 
