@@ -1,0 +1,38 @@
+"""The feedback exporter makes the page nbconvert's HTMLExporter makes, without parsing it twice."""
+
+from bs4 import BeautifulSoup
+from nbconvert.exporters import HTMLExporter
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from autograder.feedback import NO_ALT, FeedbackExporter
+
+PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+
+
+def notebook():
+    """Images with and without alt text, highlighted code, an equation, text output."""
+    return new_notebook(metadata={"language_info": {"name": "python", "pygments_lexer": "ipython3"}}, cells=[
+        new_markdown_cell(f"The mask $m$ keeps units. ![a plot](data:image/png;base64,{PNG}) <img src='x.png'/>"),
+        new_code_cell("import numpy as np\nprint(np.ones(3) / 0.5)", outputs=[
+            new_output("stream", name="stdout", text="[2. 2. 2.]\n"),
+            new_output("display_data", data={"image/png": PNG}),
+            new_output("display_data", data={"image/png": PNG}, metadata={"image/png": {"alt": "kept units"}}),
+            new_output("display_data", data={"image/jpeg": PNG}),
+        ]),
+    ])
+
+
+def test_the_page_is_nbconverts_page():
+    """Parsed, our page is the page HTMLExporter would have made (its own pass included)."""
+    exporter, nb = FeedbackExporter(template_name="classic"), notebook()
+    ours, _ = exporter.from_notebook_node(nb)
+    nbconverts, _ = HTMLExporter.from_notebook_node(exporter, nb)
+    assert str(BeautifulSoup(ours, features="html.parser")) == nbconverts
+
+
+def test_every_image_has_alt_text():
+    """An image without alt text gets nbconvert's default; one with alt text keeps its own."""
+    page = BeautifulSoup(FeedbackExporter(template_name="classic").from_notebook_node(notebook())[0],
+                         features="html.parser")
+    alts = [img.get("alt") for img in page.find_all("img")]
+    assert alts == ["a plot", NO_ALT, NO_ALT, "kept units", NO_ALT], alts
