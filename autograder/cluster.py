@@ -14,8 +14,15 @@ from distributed import Client, LocalCluster, as_completed
 
 from autograder import confine, worker
 
-# Dask's statistical profiler samples every worker thread 100 times a second: a tenth of a core per worker
-LOCAL_WORKER_CONFIG = {"distributed.worker.profile.enabled": False}
+# Dask's diagnostics, made for a dashboard this cluster does not have, would take a tenth of a core in each
+# worker and in this process: its profiler samples every thread 100 times a second, its event loops are
+# timed every 20 ms, and system and memory statistics are read several times a second.
+LOCAL_CONFIG = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "5s",
+    "distributed.worker.memory.monitor-interval": "1s",  # the memory limit is checked every second
+}
 IN_FLIGHT_PER_WORKER = 4  # tasks queued per worker: enough to keep it busy, few enough to bound memory
 
 
@@ -35,7 +42,7 @@ def connect(workers=None, scheduler=None):
             _check_workers(client)
             yield client
     else:
-        with dask.config.set(LOCAL_WORKER_CONFIG), \
+        with dask.config.set(LOCAL_CONFIG), \
                 LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
                              memory_limit="2GiB", silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
             yield client
