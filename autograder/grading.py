@@ -12,8 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-from nbgrader.api import Gradebook, MissingEntry
+from alembic.script import ScriptDirectory
+from nbgrader.api import Base, Gradebook, MissingEntry
+from nbgrader.dbutil import ALEMBIC_DIR
 from nbgrader.preprocessors import SaveAutoGrades
+from sqlalchemy import create_engine, text
 from sqlalchemy.exc import SAWarning
 
 from autograder.worker import ASSIGNMENT, COURSE_ID, Kit, nbgrader_api
@@ -69,6 +72,7 @@ def create_course(course, limits):
     config = COURSE_CONFIG.format(timeout=limits.cell_seconds, submission_timeout=limits.submission_seconds,
                                   memory_mb=limits.memory_mb, max_lines=limits.max_lines)
     (course / "nbgrader_config.py").write_text(config)
+    create_gradebook(course / "gradebook.db")
     try:
         result = nbgrader_api(course).generate_assignment(ASSIGNMENT)
     except Exception as error:  # noqa: BLE001 - a config that does not load: nbgrader must not go on without it
@@ -79,6 +83,23 @@ def create_course(course, limits):
               for p in (course / "source").rglob("*") if p.is_file()}
     kit = Kit(config=config, source=source, gradebook=(course / "gradebook.db").read_bytes(), limits=limits)
     return nbformat.read(course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4), kit
+
+
+def create_gradebook(path):
+    """An empty gradebook, as nbgrader's Gradebook creates one, with alembic's head revision read in-process.
+
+    nbgrader runs the `alembic` command to learn it, a new Python that imports nbgrader again:
+    over a second, most of a course's set-up.
+    """
+    engine = create_engine(f"sqlite:///{path}")
+    try:
+        Base.metadata.create_all(engine)
+        with engine.begin() as connection:
+            connection.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)"))
+            connection.execute(text("INSERT INTO alembic_version (version_num) VALUES (:head)"),
+                               {"head": ScriptDirectory(ALEMBIC_DIR).get_current_head()})
+    finally:
+        engine.dispose()
 
 
 def submission_path(course, student_id):
