@@ -77,4 +77,4 @@ class FeedbackExporter(HTMLExporter):
         self.register_filter("filter_data_type",
                              WidgetsDataTypeFilter(notebook_metadata=self._nb_metadata, parent=self, resources=resources))
         html, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
-        return IMAGE_WITHOUT_ALT.sub(lambda tag: f'{tag[0]} alt="{NO_ALT}"', html), resources
+        return IMAGE_WITHOUT_ALT.sub(rf'\g<0> alt="{NO_ALT}"', html), resources

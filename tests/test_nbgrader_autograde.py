@@ -1,4 +1,5 @@
-"""Real nbgrader: the solution earns every autograded point, the untouched stubs none."""
+"""Real nbgrader: the solution earns every autograded point, the untouched stubs none; the grader's
+gradebook is nbgrader's own."""
 
 import shutil
 import sqlite3
