@@ -31,7 +31,7 @@ Student code runs confined by bubblewrap (bwrap): it sees Python and its own fol
 nothing of the course, the other students or your files, and has no network.
 Submissions are graded in parallel by --workers processes on this machine, or on an
 existing Dask cluster with --scheduler (its workers need this package, nbgrader and
-bwrap installed; start them with `dask worker ADDRESS --nthreads 1`). Either way this
+bwrap installed; start them with `dask worker ADDRESS --nthreads 1 --nworkers -1`). Either way this
 process alone writes the gradebook, and a worker that dies has its work redone.
 """
 

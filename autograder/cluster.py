@@ -7,6 +7,7 @@ again (Dask's ``allowed-failures``) comes back as an error, never as a lost grad
 """
 
 import logging
+import sys
 from contextlib import contextmanager
 
 import dask
@@ -49,9 +50,15 @@ def connect(workers=None, scheduler=None):
 
 
 def _check_workers(client):
-    """Every worker can confine student code, or say clearly which cannot."""
-    if not client.scheduler_info()["workers"]:
+    """Every worker can confine student code, or say clearly which cannot; note workers with idle threads."""
+    workers = client.scheduler_info()["workers"]
+    if not workers:
         raise ClusterError("the Dask cluster has no workers")
+    threaded = sorted(address for address, info in workers.items() if info["nthreads"] > 1)
+    if threaded:
+        print(f"note: {len(threaded)} of the {len(workers)} Dask workers have several threads, but a worker process "
+              "grades one notebook at a time (nbgrader's autograde is not thread-safe); for one notebook per core, "
+              "start workers with `dask worker ADDRESS --nthreads 1 --nworkers -1`", file=sys.stderr)
     try:
         client.run(confine.check)
     except Exception as error:  # noqa: BLE001 - whatever a worker lacks (bwrap, this package), say it
@@ -89,3 +96,4 @@ def grade_all(client, kit, jobs):
             yield student_id, error
         future.release()
         submit_next()
+    client.run(worker.forget, kit.key)

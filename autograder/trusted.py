@@ -10,18 +10,22 @@ no output is full marks, an error is zero. Each notebook gets a kernel of its ow
 while the notebook before it was graded (SpareKernel).
 """
 
+import asyncio
 import atexit
 import builtins
 import os
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
+import weakref
 from contextlib import contextmanager
 
 import numpy as np
 from jupyter_client import AsyncKernelManager
 from jupyter_core.utils import run_sync
+from nbclient.exceptions import DeadKernelError
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Integer, Unicode
@@ -93,12 +97,13 @@ class SpareKernel:
     """One confined kernel started a notebook ahead, so the next notebook need not wait for Python to load.
 
     A kernel starts in a work folder of its own (``work/`` in its runtime folder); the files of
-    the notebook it is given are copied there. Each kernel serves one notebook only.
+    the notebook it is given are copied there. Each kernel serves one notebook only, and each
+    SpareKernel one grading thread (`use_spare`), which grades one notebook at a time.
     """
 
     def __init__(self):
         self.key = self.km = None
-        atexit.register(self.discard)
+        _all_spares.add(self)
 
     def take(self, key, start, folder):
         """A kernel that start() started for key, with folder's files in its work folder; start the next one."""
@@ -117,7 +122,20 @@ class SpareKernel:
         self.key = self.km = None
 
 
-SPARE = SpareKernel()  # one per process: a grading process grades one notebook at a time
+_all_spares = weakref.WeakSet()
+_thread = threading.local()
+atexit.register(lambda: [spare.discard() for spare in list(_all_spares)])
+
+
+def use_spare(spare):
+    """Have notebooks graded in this thread take their kernels from spare."""
+    _thread.spare = spare
+
+
+def _spare():
+    if getattr(_thread, "spare", None) is None:
+        use_spare(SpareKernel())
+    return _thread.spare
 
 
 class SubmissionTimeout(Exception):
@@ -142,6 +160,16 @@ class TrustedExecute(Execute):
         run_sync(km.start_kernel)(extra_arguments=self.extra_arguments)
         return km
 
+    async def _async_poll_kernel_alive(self):
+        """nbclient's watch for a dead kernel, every 20 ms (nbclient: every second, idle for a crash)."""
+        while True:
+            await asyncio.sleep(0.02)
+            try:
+                await self._async_check_alive()
+            except DeadKernelError:
+                self.task_poll_for_reply.cancel()
+                return
+
     def _check_deadline(self):
         if time.monotonic() > self.deadline:
             raise SubmissionTimeout(f"grading stopped after {self.submission_timeout} s")
@@ -165,7 +193,7 @@ class TrustedExecute(Execute):
     def setup_kernel(self, **kwargs):
         self.kernel_name = self.kernel_name or self.nb.metadata.get("kernelspec", {}).get("name", "")
         key = (self.kernel_name, self.memory_mb, tuple(self.extra_arguments))
-        self.km = SPARE.take(key, self._start_kernel, self.resources.get("metadata", {}).get("path"))
+        self.km = _spare().take(key, self._start_kernel, self.resources.get("metadata", {}).get("path"))
         with super().setup_kernel(**kwargs):
             yield
             self.decide_tests()  # every cell has run, and the kernel still holds the student's functions

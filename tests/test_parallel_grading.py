@@ -20,9 +20,12 @@ def feedback_pages(out):
 
 
 @pytest.fixture(scope="module")
-def cluster():
-    """A real Dask cluster on this machine: a scheduler and two worker processes."""
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as local:
+def cluster(tmp_path_factory):
+    """A real Dask cluster on this machine: a scheduler and two worker processes of two threads (TMPDIR: .temporary)."""
+    temporary = tmp_path_factory.mktemp("cluster-tmp")
+    with LocalCluster(n_workers=2, threads_per_worker=2, processes=True, dashboard_address=None,
+                      env={"TMPDIR": str(temporary)}) as local:
+        local.temporary = temporary
         yield local
 
 
@@ -50,8 +53,11 @@ def test_a_dask_cluster_gives_the_same_grades_as_local_workers(batch, cluster, t
     out = tmp_path / "out"
     result = grade(root, out, "--scheduler", cluster.scheduler_address)
     assert result.returncode == 0, result.stderr[-3000:]
+    assert "2 of the 2 Dask workers have several threads" in result.stderr
     assert (out / "grades.csv").read_text() == (local / "grades.csv").read_text()
     assert feedback_pages(out) == feedback_pages(local)
+    left = sorted(path.name for path in cluster.temporary.iterdir())
+    assert left == [], f"the run left on the cluster's workers, which go on running: {left}"
 
 
 def test_a_worker_killed_mid_batch_loses_no_grade(batch, cluster, tmp_path):
