@@ -129,7 +129,11 @@ def _status(recorder, outcome, remarks, limits):
         return f"grading failed on a worker: {type(outcome).__name__}: {outcome}"[:200]
     if outcome.failure:
         return outcome.failure
-    remarks = remarks + grading.observations(recorder.record(outcome), limits)
+    try:
+        nb = recorder.record(outcome)
+    except Exception as error:  # noqa: BLE001 - this student is reported, the others still recorded
+        return f"the gradebook refused its grades: {type(error).__name__}: {error}"[:200]
+    remarks = remarks + grading.observations(nb, limits)
     return "graded" + (f": {'; '.join(remarks)}" if remarks else "")
 
 

@@ -8,6 +8,7 @@ only writer, and records each result as `nbgrader autograde` would have.
 
 import shutil
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -110,6 +111,37 @@ def autograded_path(course, student_id):
     return course / "autograded" / student_id / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 
 
+class _CommitFlushes:
+    """A session seen through, but for commit(), which only flushes (`one_commit`)."""
+
+    def __init__(self, session):
+        self._session = session
+
+    def __getattr__(self, name):
+        return getattr(self._session, name)
+
+    def commit(self):
+        self._session.flush()
+
+
+@contextmanager
+def one_commit(gradebook):
+    """Within, the Gradebook's commits only flush; at the end all is committed together, or all rolled back.
+
+    nbgrader commits after each cell it saves, each time writing the database file anew.
+    """
+    session = gradebook.db
+    gradebook.db = _CommitFlushes(session)
+    try:
+        yield
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        gradebook.db = session
+
+
 class SaveAutoGradesIn(SaveAutoGrades):
     """nbgrader's SaveAutoGrades, into a gradebook that stays open for the whole run."""
 
@@ -136,15 +168,15 @@ class Recorder:
     def record(self, graded):
         """Autograded notebook, grades and feedback of one student into the course; return the notebook."""
         nb = nbformat.reads(graded.notebook, as_version=4)
-        folder = autograded_path(self.course, graded.student_id).parent
-        shutil.rmtree(folder, ignore_errors=True)
-        shutil.copytree(self.course / "source" / ASSIGNMENT, folder, ignore=shutil.ignore_patterns("*.ipynb"))
-        with warnings.catch_warnings():  # nbgrader's own SQLAlchemy usage warns on every new submission
-            warnings.simplefilter("ignore", SAWarning)
+        with warnings.catch_warnings(), one_commit(self.gradebook):
+            warnings.simplefilter("ignore", SAWarning)  # nbgrader's own SQLAlchemy usage warns on every submission
             self.gradebook.update_or_create_student(graded.student_id)
             self.gradebook.update_or_create_submission(ASSIGNMENT, graded.student_id)
             self.save.preprocess(nb, {"nbgrader": {"assignment": ASSIGNMENT, "notebook": ASSIGNMENT,
                                                    "student": graded.student_id}})
+        folder = autograded_path(self.course, graded.student_id).parent
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.copytree(self.course / "source" / ASSIGNMENT, folder, ignore=shutil.ignore_patterns("*.ipynb"))
         nbformat.write(nb, folder / f"{ASSIGNMENT}.ipynb")
         if graded.feedback is not None:
             feedback = self.course / "feedback" / graded.student_id / ASSIGNMENT / f"{ASSIGNMENT}.html"
