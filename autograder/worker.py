@@ -94,12 +94,9 @@ def _course(kit):
     """This thread's private course for kit, made on first use."""
     key = (threading.get_ident(), kit.key)
     with _courses_lock:
-        course = _courses.get(key)
-    if course is None:
-        course = _Course(kit)
-        with _courses_lock:
-            _courses[key] = course
-    return course
+        if key not in _courses:
+            _courses[key] = _Course(kit)
+        return _courses[key]
 
 
 def forget(kit_key):
