@@ -1,28 +1,40 @@
 # Two commands do all the set-up: `make book` builds the HTML book, `make test` runs every test.
-# Both create .venv from the exact pins in requirements.lock when it is missing or stale.
+# Both bring .venv to the exact versions of uv.lock (one lock for Python 3.11 to 3.13) before they run.
 PYTHON ?= python3
-VENV   := .venv
+VENV   ?= .venv
 BIN    := $(VENV)/bin
-READY  := $(VENV)/.ready
+# uv, pinned, installed from its PyPI wheel with the chosen Python's pip into .uv/ (no other download).
+UV_VERSION := 0.13.9
+UV         := .uv/bin/uv
+# The machine's own Python, never one that uv would download.
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
+# PYTHON is looked up on the caller's PATH, not in the .venv/bin put first below.
+CALLER_PATH := $(PATH)
 export PATH := $(abspath $(BIN)):$(PATH)  # nbgrader calls the environment's executables
 # Where `make book` writes _build/ (tests build into a temporary folder).
 BOOK_OUT ?= .
 
-.PHONY: book test system-packages exercises lock clean
+.PHONY: venv book test system-packages exercises lock clean
 
-$(READY): requirements.lock pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
-	touch $@
+$(UV):
+	@PATH='$(CALLER_PATH)' $(PYTHON) -m pip install -qq --disable-pip-version-check --target .uv uv==$(UV_VERSION) \
+	  || { echo "Could not install uv with $(PYTHON)'s pip (Debian/Ubuntu: sudo apt-get install python3-pip)"; exit 1; }
+
+## venv: make .venv exactly uv.lock for $(PYTHON) (a no-op in well under a second when it already is)
+# (by its full path: uv would take a bare `python3` to mean any Python 3, and keep a .venv of another.)
+venv: $(UV)
+	@exe=$$(PATH='$(CALLER_PATH)' $(PYTHON) -c 'import sys; print(sys.executable)' 2>/dev/null) \
+	  || { echo "No Python '$(PYTHON)' found: give one with PYTHON=..., e.g. make test PYTHON=python3.12"; exit 1; }; \
+	PATH='$(CALLER_PATH)' $(UV) sync --locked --quiet --python "$$exe"
 
 ## book: build the HTML book strictly (warnings and execution errors fail) and print where it is
-book: $(READY)
+book: venv
 	$(BIN)/jupyter-book build . --path-output $(BOOK_OUT) -W -n --keep-going
 	@echo "The book: $(abspath $(BOOK_OUT))/_build/html/index.html"
 
 ## test: run the whole test suite (installs the Debian packages it needs when it can)
-test: $(READY) system-packages
+test: venv system-packages
 	$(BIN)/python -m pytest
 
 # Debian packages, by the command each provides: Chromium for the browser tests, bubblewrap to confine
@@ -39,17 +51,12 @@ system-packages:
 	fi
 
 ## exercises: regenerate the student version in exercises/ from solutions/
-exercises: $(READY)
+exercises: venv
 	nbgrader generate_assignment dropout --force
 
-## lock: re-resolve the loose ranges of pyproject.toml into exact pins
-lock:
-	rm -rf .lock-venv build
-	$(PYTHON) -m venv .lock-venv
-	.lock-venv/bin/python -m pip install --quiet --disable-pip-version-check .
-	{ echo "# Exact pins for Python 3.11 on Linux; regenerate with: make lock"; \
-	  .lock-venv/bin/python -m pip freeze --all --exclude dropout-module; } > requirements.lock
-	rm -rf .lock-venv build
+## lock: re-resolve the ranges of pyproject.toml into uv.lock, for every supported Python (then make test)
+lock: $(UV)
+	PATH='$(CALLER_PATH)' $(UV) lock --upgrade --python $(PYTHON)
 
 clean:
-	rm -rf _build $(VENV)
+	rm -rf _build $(VENV) .uv
