@@ -1,8 +1,9 @@
-"""nbgrader's HTML feedback exporter: self-contained pages, made with a quarter less work.
+"""nbgrader's HTML feedback exporter: small self-contained pages, made with a quarter less work.
 
 nbgrader's feedback template loads MathJax from a CDN, so a student reading offline would
-see raw TeX; here MathJax 3 (SVG output, no web fonts, from the pinned django-static-mathjax
-wheel, as in the book) is written into the page instead. nbgrader also makes a new exporter
+see raw TeX, and MathJax written into the page would make each page 2.3 MB. Here each
+equation of the Markdown cells is turned into MathML when the page is made (latex2mathml),
+which every current browser typesets without a script. nbgrader also makes a new exporter
 for every student, and Jinja would compile the same templates again each time; a bytecode
 cache (Jinja's own mechanism) keeps them. And nbconvert's HTMLExporter parses every page it
 has rendered again with BeautifulSoup, only to add attributes; here they are added to the
@@ -11,18 +12,19 @@ student's page, so their highlighted code is kept too (KeptHighlight).
 """
 
 import re
-from functools import cache, lru_cache
+from functools import lru_cache
 from pathlib import Path
 
-import mathjax
-from jinja2 import BytecodeCache, FileSystemLoader
+from jinja2 import BytecodeCache, FileSystemLoader, pass_context
+from latex2mathml.converter import convert
+from markupsafe import escape
 from nbconvert.exporters import HTMLExporter, TemplateExporter
 from nbconvert.filters.highlight import Highlight2HTML
+from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 from traitlets import default
 
 TEMPLATES = Path(__file__).parent / "templates"  # mathjax.html.j2, in place of nbconvert's
-MATHJAX = Path(mathjax.__file__).parent / "static" / "mathjax" / "es5" / "tex-svg.js"
 NO_ALT = "No description has been provided for this image"  # nbconvert's words for an image without alt text
 IMAGE_WITHOUT_ALT = re.compile(r"<img\b(?![^>]*\balt=)[^>]*?(?=/?>)")
 
@@ -44,9 +46,26 @@ class MemoryBytecodeCache(BytecodeCache):
 CACHE = MemoryBytecodeCache()
 
 
-@cache
-def mathjax_script():
-    return MATHJAX.read_text(encoding="utf-8")
+@lru_cache(maxsize=2048)
+def mathml(tex, display):
+    """An equation as MathML; TeX that latex2mathml cannot read is shown as its source."""
+    try:
+        return convert(tex, display=display)
+    except Exception:  # latex2mathml raises many kinds of error on TeX it does not know
+        return f'<code class="tex">{escape(tex)}</code>'
+
+
+class MathMLRenderer(IPythonRenderer):
+    """nbconvert's Markdown renderer, with equations as MathML instead of TeX left for MathJax."""
+
+    def block_math(self, body):
+        return mathml(body, "block")
+
+    def latex_environment(self, name, body):
+        return mathml(f"\\begin{{{name}}}{body}\\end{{{name}}}", "block")
+
+    def inline_math(self, body):
+        return mathml(body, "inline")
 
 
 @lru_cache(maxsize=2048)
@@ -65,7 +84,7 @@ class KeptHighlight(Highlight2HTML):
 
 
 class FeedbackExporter(HTMLExporter):
-    """HTMLExporter with MathJax in the page, templates and highlighted code kept per process, no second parse."""
+    """HTMLExporter with MathML equations, templates and highlighted code kept per process, no second parse."""
 
     @default("extra_loaders")
     def _extra_loaders_default(self):
@@ -74,8 +93,17 @@ class FeedbackExporter(HTMLExporter):
     def _create_environment(self):
         environment = super()._create_environment()
         environment.bytecode_cache = CACHE
-        environment.globals["mathjax_script"] = mathjax_script()
         return environment
+
+    @pass_context
+    def markdown2html(self, context, source):
+        """HTMLExporter.markdown2html with MathMLRenderer."""
+        renderer = MathMLRenderer(
+            escape=False, attachments=context.get("cell", {}).get("attachments", {}), embed_images=self.embed_images,
+            path=context.get("resources", {}).get("metadata", {}).get("path", ""),
+            anchor_link_text=self.anchor_link_text, exclude_anchor_links=self.exclude_anchor_links,
+            **self.lexer_options)
+        return MarkdownWithMath(renderer=renderer).render(source)
 
     def from_notebook_node(self, nb, resources=None, **kw):
         """HTMLExporter.from_notebook_node, with its BeautifulSoup pass done on the text.

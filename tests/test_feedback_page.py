@@ -38,3 +38,13 @@ def test_every_image_has_alt_text():
                          features="html.parser")
     alts = [img.get("alt") for img in page.find_all("img")]
     assert alts == ["a plot", NO_ALT, NO_ALT, "kept units", NO_ALT], alts
+
+
+def test_equations_are_mathml_without_mathjax():
+    """Each equation is MathML made with the page (no MathJax to ship or run); unknown TeX shows as its source."""
+    nb = notebook()
+    nb.cells.append(new_markdown_cell("$$\\mathbb{E}[m_i] = p \\cdot \\tfrac{1}{p} = 1$$ and $\\frac{1}{$"))
+    page = BeautifulSoup(FeedbackExporter(template_name="classic").from_notebook_node(nb)[0], features="html.parser")
+    assert [m.get("display") for m in page.find_all("math")] == ["inline", "block"]
+    assert [code.get_text() for code in page.find_all("code", class_="tex")] == ["\\frac{1}{"]
+    assert not [script for script in page.find_all("script") if "mathjax" in str(script).lower()]
