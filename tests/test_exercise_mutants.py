@@ -53,7 +53,7 @@ NAMED = {
     "seed plus layer index": "Seed plus layer index",
     "test-mode backward multiplies by the None mask": "dropout_backward raised TypeError in test mode",
     "unknown mode rejected by assert": "an assert statement raises AssertionError",
-    "layer seeds are SeedSequence objects": "integer",
+    "layer seeds are SeedSequence objects": "integer seed of its own",
 }
 
 
