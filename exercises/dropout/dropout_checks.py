@@ -309,7 +309,7 @@ def _backward(dropout_backward, dout, cache, param):
 def _describe(value):
     """A short description of a value: its repr when that is short, else its type."""
     text = repr(value)
-    return text if len(text) <= 30 and "\n" not in text else f"a {type(value).__name__}"
+    return text if len(text) <= 30 and "\n" not in text else f"an object of type {type(value).__name__}"
 
 
 def _kept(dropout_forward, p, seed, n):
@@ -503,7 +503,7 @@ def check_rejects_bad_input(dropout_forward, *, ps=(0.0, -0.5, 1.5, float("nan")
             kind, text = _student_error(error)
             if kind == "NotImplementedError" and not text:
                 raise AssertionError(_say("not_written", function="dropout_forward")) from error
-            advice = _say("bad.advice_assert" if kind == "AssertionError" else "bad.advice_other")
+            advice = _say("bad.advice_assert") if kind == "AssertionError" else _say("bad.advice_other")
             raise AssertionError(_say("bad.other_error", kind=kind, what=what, advice=advice, error=text)) from error
         else:
             raise AssertionError(_say("bad.accepted", what=what))
