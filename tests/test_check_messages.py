@@ -124,6 +124,19 @@ def test_forward_that_returns_no_pair_is_told_so():
         dropout_checks.check_mask_values(lambda x, param: x * 1.0)
 
 
+def test_a_branch_that_leaves_dx_unset_is_named():
+    """CS231n's skeleton starts with dx = None: a test-mode branch left out returns None."""
+    def dropout_backward(dout, cache):
+        dx = None
+        if cache[0]["mode"] == "train":
+            dx = dout * cache[1]
+        return dx
+
+    forward = answer_functions()["dropout_forward"]
+    with pytest.raises(AssertionError, match=r"^dropout_backward returned dx = None in test mode .*leave dx unset"):
+        dropout_checks.check_backward_test_mode(forward, dropout_backward)
+
+
 def test_integer_seed_message_gives_cs231ns_interface_as_the_reason_and_no_repr():
     functions = answer_functions(patched_answers(MUTANTS["layer seeds are SeedSequence objects"], answer_source))
     with pytest.raises(AssertionError) as caught:

@@ -73,6 +73,7 @@ def test_mutant_fails_exactly_the_checks_that_name_its_bug(name):
 @pytest.mark.parametrize("name", sorted(NAMED))
 def test_messages_name_the_bug(name):
     failures = failed_tests(answers=patched_answers(MUTANTS[name], answer_source))
+    assert failures, f"{name} loses no points"
     for grade_id, message in failures.items():
         assert NAMED[name] in message, f"{grade_id}: {message}"
 

@@ -35,6 +35,7 @@ MESSAGES = {
     "expect.layers": "a list of {num_layers} dicts",
     "raised": "{function} raised {kind} {call}; expected {expected}.\nYour code's error: {kind}: {error}",
     "not_written": "{function} is not written yet: replace raise NotImplementedError() in its cell with your code.",
+    "returned_none": "{function} returned {value} = None {call}: does one branch of your code leave {value} unset?",
     "forward.not_pair": (
         "dropout_forward returned {returned} {call}; expected a pair (out, cache), as in CS231n: "
         "return out, cache."
@@ -291,6 +292,8 @@ def _forward(dropout_forward, x, param):
     if not isinstance(returned, (tuple, list)) or len(returned) != 2:
         raise AssertionError(_say("forward.not_pair", returned=_describe(returned), call=call))
     out, cache = returned
+    if out is None:
+        raise AssertionError(_say("returned_none", function="dropout_forward", value="out", call=call))
     out = np.asarray(out)
     assert out.shape == x.shape, _say("forward.shape", got=out.shape, shape=x.shape, mode=param["mode"])
     return out, cache
@@ -301,6 +304,8 @@ def _backward(dropout_backward, dout, cache, param):
     call = _say("call.backward", mode=param["mode"], p=param["p"], seed=_seed_text(param), shape=dout.shape)
     dx = _run(dropout_backward, "dropout_backward", (dout.copy(), cache), call,
               _say(f"expect.backward.{param['mode']}"))
+    if dx is None:
+        raise AssertionError(_say("returned_none", function="dropout_backward", value="dx", call=call))
     dx = np.asarray(dx)
     assert dx.shape == dout.shape, _say("backward.shape", got=dx.shape, shape=dout.shape)
     return dx
