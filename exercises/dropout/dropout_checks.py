@@ -29,6 +29,7 @@ MESSAGES = {
     "call.layers": "for dropout_param = {param} and num_layers = {num_layers}",
     "call.seed": ", seed {seed}",
     "call.no_seed": ", no seed",
+    "call.object": "an object of type {kind}",
     "expect.forward": "(out, cache), with out of x's shape",
     "expect.backward.train": "dx = dout * mask, with the mask of that forward call",
     "expect.backward.test": "dx = dout (in test mode the layer is the identity, and there is no mask to apply)",
@@ -314,7 +315,7 @@ def _backward(dropout_backward, dout, cache, param):
 def _describe(value):
     """A short description of a value: its repr when that is short, else its type."""
     text = repr(value)
-    return text if len(text) <= 30 and "\n" not in text else f"an object of type {type(value).__name__}"
+    return text if len(text) <= 30 and "\n" not in text else _say("call.object", kind=type(value).__name__)
 
 
 def _kept(dropout_forward, p, seed, n):
