@@ -57,14 +57,54 @@ MUTANTS = {
     ],
     "float64 mask changes the dtype": [(FORWARD, SCALE_FW, "out = x * (keep / p)")],
     "mask of the wrong shape, broadcast": [(FORWARD, DRAW, "keep = rng.random(x.shape[-1:]) < p")],
+    # A lecture-notes snippet pasted into the layer: negative inputs never survive.
+    "ReLU inside dropout": [(FORWARD, SCALE_FW, "out = (np.maximum(x, 0) * keep / p).astype(x.dtype, copy=False)")],
+    # The cache holds the parameters and the shape; the backward pass draws the mask again.
+    "backward redraws the mask from the seed": [
+        (FORWARD, "cache = (dropout_param, keep)", "cache = (dropout_param, x.shape)"),
+        (BACKWARD, "dropout_param, keep = cache",
+         'dropout_param, shape = cache\n    keep = np.random.default_rng(dropout_param.get("seed")).random(shape) < dropout_param["p"]'),
+    ],
+    "seed plus layer index": [
+        (LAYERS, "        for param, child in zip(params, children):\n            " + LAYER_SEED,
+         "        for i, param in enumerate(params):\n            param['seed'] = seed + i"),
+    ],
+    # CS231n's backward multiplies by the cache's mask in both modes; in test mode it is None.
+    "test-mode backward multiplies by the None mask": [(BACKWARD, "        dx = dout\n", "        dx = dout * keep\n")],
+    "unknown mode rejected by assert": [
+        (FORWARD, """raise ValueError(f"dropout_param['mode'] must be 'train' or 'test'; got {mode!r}")""",
+         'assert False, f"unknown mode {mode!r}"'),
+    ],
+    "layer seeds are SeedSequence objects": [(LAYERS, LAYER_SEED, 'param["seed"] = child')],
 }
 
-# A correct alternative: offsetting the seed by the layer index is reproducible and
-# gives different layers different masks, so it earns every point.
-SEED_PLUS_INDEX = [
-    (LAYERS, "        for param, child in zip(params, children):\n            " + LAYER_SEED,
-     "        for i, param in enumerate(params):\n            param['seed'] = seed + i"),
-]
+SPAWN_LOOP = "        for param, child in zip(params, children):\n            " + LAYER_SEED
+
+# Correct alternatives to the solution's layer seeds: other derivations from SeedSequence (or
+# from a Generator seeded with the network seed), each reproducible, independent between layers,
+# and unrelated between network seeds. Each earns every point.
+ALTERNATIVES = {
+    "64-bit seeds of spawned children": [
+        (LAYERS, LAYER_SEED, 'param["seed"] = int(child.generate_state(1, np.uint64)[0])'),
+    ],
+    "one state word of the network's SeedSequence per layer": [
+        (LAYERS, "children = np.random.SeedSequence(seed).spawn(num_layers)",
+         "children = np.random.SeedSequence(seed).generate_state(num_layers)"),
+        (LAYERS, LAYER_SEED, 'param["seed"] = int(child)'),
+    ],
+    "SeedSequence of (network seed, layer index)": [
+        (LAYERS, SPAWN_LOOP, "        for i, param in enumerate(params):\n"
+         "            param['seed'] = int(np.random.SeedSequence([seed, i]).generate_state(1)[0])"),
+    ],
+    "a spawned child's generator draws the seed": [
+        (LAYERS, LAYER_SEED, 'param["seed"] = int(np.random.default_rng(child).integers(2**63))'),
+    ],
+    "seeds drawn from a Generator seeded with the network seed": [
+        (LAYERS, "children = np.random.SeedSequence(seed).spawn(num_layers)",
+         "rng = np.random.default_rng(seed)\n        children = range(num_layers)"),
+        (LAYERS, LAYER_SEED, 'param["seed"] = int(rng.integers(2**32))'),
+    ],
+}
 
 # CS231n's implementation (global generator reseeded from dropout_param['seed'], float
 # mask in the cache), pasted into the notebook as a student would.

@@ -1,4 +1,5 @@
-"""Statistical tolerances hold for every seed 0-99: the solution always passes, bugs always fail.
+"""Statistical tolerances hold for every seed 0-99: the solution and its correct alternatives
+always pass, bugs always fail.
 
 The test cells of the notebook are run as they are (visible and hidden calls), with each
 seeded check called once per seed.
@@ -9,13 +10,13 @@ import inspect
 import pytest
 
 import dropout_checks
-from mutants import MUTANTS, patched_answers
+from mutants import ALTERNATIVES, BACKWARD, CS231N_BACKWARD, CS231N_FORWARD, FORWARD, MUTANTS, patched_answers
 from notebook_cells import answer_functions, answer_source, graded_cells
 from test_exercise_mutants import EXPECTED
 
 SEEDS = range(100)
 STATISTICAL = {"test_forward_kept_fraction", "test_forward_uniform_draws",
-               "test_forward_training_mean", "test_layers_independent"}
+               "test_forward_training_mean", "test_layers_independent", "test_layer_seeds_across_networks"}
 
 
 def graded_cell_sources():
@@ -49,6 +50,22 @@ def outcomes_per_seed(cell_source, functions):
 @pytest.mark.parametrize("grade_id", sorted(graded_cell_sources()))
 def test_solution_passes_for_every_seed(grade_id):
     results = outcomes_per_seed(graded_cell_sources()[grade_id], answer_functions())
+    failed = [(call, seed, error) for call, seed, error in results if error]
+    assert not failed, failed[:3]
+
+
+# Correct code other than the solution: each alternative, on the cells that call what it changes.
+CORRECT = {**{name: patched_answers(patches, answer_source) for name, patches in ALTERNATIVES.items()},
+           "CS231n's forward and backward": {FORWARD: CS231N_FORWARD, BACKWARD: CS231N_BACKWARD}}
+CORRECT_CELLS = sorted(
+    (name, grade_id) for name, answers in CORRECT.items() for grade_id, source in graded_cell_sources().items()
+    if any(f"{function}," in source for function in answers) and grade_id != "test_forward_rejects_bad_input"
+)  # CS231n's code does not validate its input: the one check it fails by design
+
+
+@pytest.mark.parametrize("name, grade_id", CORRECT_CELLS)
+def test_alternative_passes_for_every_seed(name, grade_id):
+    results = outcomes_per_seed(graded_cell_sources()[grade_id], answer_functions(CORRECT[name]))
     failed = [(call, seed, error) for call, seed, error in results if error]
     assert not failed, failed[:3]
 

@@ -3,7 +3,7 @@
 import nbformat
 
 from conftest import ROOT
-from notebook_cells import EXERCISE, secret_fragments
+from notebook_cells import EXERCISE, graded_tests, secret_fragments
 
 RELEASED = ROOT / "exercises" / "dropout"
 
@@ -37,3 +37,8 @@ def test_student_notebook_has_stubs_and_visible_checks():
     assert code.count("raise NotImplementedError()") == 3, "one stub per function to write"
     assert len(answers) == 2, "one answer cell per question"
     assert "check_kept_fraction(dropout_forward, p=0.3, seed=0)" in code
+
+
+def test_readme_counts_the_graded_cells_and_points():
+    tests = graded_tests(EXERCISE)
+    assert f"{len(tests)} autograded test cells ({sum(tests.values())} points)" in (ROOT / "README.md").read_text()

@@ -256,7 +256,7 @@ def test_every_submission_gets_its_status_and_score(graded):
         assert row["status"] == status, student
         auto = sum(float(row[g]) for g in graded_tests() if row[g] != "")
         assert (auto if points is not None else row["score"]) == (points if points is not None else ""), student
-        assert row["max_score"] == "30"
+        assert row["max_score"] == "34"
 
 
 def test_progress_and_summary_are_shown(graded):

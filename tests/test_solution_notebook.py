@@ -2,6 +2,7 @@
 
 import re
 
+from autograder.dropout_checks import CHECKS
 from autograder.notebooks import execute
 from notebook_cells import SOLUTION, nbgrader_meta
 
@@ -19,3 +20,4 @@ def test_solution_notebook_runs_and_its_demos_agree():
     assert len(network) == 8 and max(network) < 1e-5, network
     masks = re.split(r"layer \d keeps", outputs_of(nb, "try_layers"))[1:]
     assert len(masks) == 3 and len(set(masks)) == 3, "the three layers of the seed case should keep different units"
+    assert outputs_of(nb, "summary").startswith(f"All {len(CHECKS)} self-checks pass."), outputs_of(nb, "summary")
