@@ -28,6 +28,10 @@ venv: $(UV)
 	  || { echo "No Python '$(PYTHON)' found: give one with PYTHON=..., e.g. make test PYTHON=python3.12"; exit 1; }; \
 	PATH='$(CALLER_PATH)' $(UV) sync --locked --quiet --python "$$exe"
 
+# One BLAS thread for the book's code: its matrices are small, the same numbers on any number of cores, and
+# no spinning threads that slow a busy machine's build past the execution timeout.
+book: export OPENBLAS_NUM_THREADS := 1
+book: export OMP_NUM_THREADS := 1
 ## book: build the HTML book strictly (warnings and execution errors fail) and print where it is
 book: venv
 	$(BIN)/jupyter-book build . --path-output $(BOOK_OUT) -W -n --keep-going
