@@ -20,7 +20,7 @@ from pathlib import Path
 import nbformat
 from myst_nb.core.read import read_myst_markdown_notebook
 
-GLUE_IMPORT = re.compile(r"^from myst_nb import glue\n", re.M)
+GLUE_IMPORT = re.compile(r"^from myst_nb import glue$", re.M)
 GLUE_STANDIN = '''\
 def glue(name, value, display=True):
     """In the book, MyST-NB pastes `value` into the text where it says {glue:text}`name`."""
