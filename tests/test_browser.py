@@ -238,3 +238,19 @@ def test_figure_text_is_legible_on_a_phone(on_phone, server, chapter):
         px = drawn["smallest_text_pt"] * drawn["dpi"] / 72 * shown["shown"] / shown["natural"]
         assert px >= LEGIBLE_PX, (f"{shown['src']}: its smallest text ({drawn['smallest_text_pt']} pt at "
                                   f"{drawn['dpi']:.0f} dpi) shows {px:.1f} px tall on a phone")
+
+
+@pytest.mark.parametrize("chapter", ["intro", "why-divide-by-p", "forward-and-backward", "seed-pitfall", "regularisation"])
+def test_download_menu_offers_the_chapter_as_a_notebook_on_a_phone(browser, server, chapter):
+    """The intro tells readers to rerun a chapter from its download menu: on a phone, that
+    menu opens and lists the chapter's notebook."""
+    page = browser.new_page(viewport=VIEWPORTS["phone"])
+    page.goto(f"{server}book/{chapter}.html", wait_until="networkidle")
+    page.click('button[aria-label="Download this page"]')
+    entry = page.locator("a.btn-download-notebook-button")
+    entry.wait_for(state="visible", timeout=5_000)
+    href = entry.evaluate("a => a.href")
+    page.close()
+    status, text = _fetch(href)
+    assert status == 200 and href.endswith(f"/{chapter}.ipynb"), href
+    nbformat.validate(nbformat.reads(text, as_version=4))
