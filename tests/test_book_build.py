@@ -70,6 +70,9 @@ def test_chapter_downloads_as_a_notebook_that_runs_in_plain_jupyter(built_book, 
     code = "\n".join(c.source for c in executed.cells if c.cell_type == "code")
     imported = set(re.findall(r"^(?:from|import) (\w+)", code, re.M))
     assert not imported & {"myst_nb", "digits_mlp"}, imported
+    markup = [m for c in executed.cells if c.cell_type == "markdown"
+              for m in re.findall(r"\{[\w:]+\}`[^`]*`|^\([\w-]+\)=$|^\$\$ \([\w-]+\)$", c.source, re.M)]
+    assert not markup, f"MyST markup that Jupyter shows as it is: {markup}"
     (install,) = re.findall(r"^pip install (.+)$", executed.cells[0].source, re.M)
     needed = {PIP_NAMES[m] for m in imported if m in PIP_NAMES}
     assert needed <= set(install.split()), f"the notebook imports {needed} but says: pip install {install}"
