@@ -119,7 +119,7 @@ def test_calibration_is_measured_not_asserted(built_book):
     spread = glued(html, "the expected calibration error of the three settings lies within")
     assert spread == pytest.approx(max(ece) - min(ece), abs=0.1 + 1e-9)  # both rounded to 0.1 points
     assert spread < 0.5, "the text says calibration hardly changes"
-    assert max(ece) < 5, "the text says all three are well calibrated (ECE in percent)"
+    assert max(ece) < 5, "the text says all three ECEs (in percent) are small"
 
 
 def test_references_are_listed_and_cited(built_book):
