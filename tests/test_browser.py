@@ -230,9 +230,9 @@ def test_figure_text_is_legible_on_a_phone(on_phone, server, chapter):
     status, text = _fetch(urljoin(server, f"_sources/book/{chapter}.ipynb"))
     assert status == 200, f"{chapter} offers no notebook to measure its figures with"
     executed, rendered = run_download(text)
-    assert len(rendered) == len(report["figures"]) > 0
     pngs = [Image.open(io.BytesIO(base64.b64decode(o["data"]["image/png"])))
             for c in executed.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+    assert len(rendered) == len(pngs) == len(report["figures"]) > 0
     for shown, drawn, png in zip(report["figures"], rendered, pngs):
         assert abs(png.width - shown["natural"]) <= 2, "the notebook's figure is not the page's"
         px = drawn["smallest_text_pt"] * drawn["dpi"] / 72 * shown["shown"] / shown["natural"]
