@@ -7,7 +7,8 @@ from html import unescape
 import pytest
 
 from conftest import ROOT
-from notebook_cells import nbgrader_meta, secret_fragments
+from mutants import BACKWARD, CS231N_BACKWARD, FORWARD
+from notebook_cells import failed_tests, nbgrader_meta, secret_fragments
 
 CHAPTERS = {
     "intro": "Dropout, from the inside out",
@@ -89,13 +90,18 @@ def test_numbers_in_the_text_match_the_claims(built_book):
     assert glued(seeds, "Those two layers agree on") == 1.0
 
 
-def test_regularisation_table_supports_its_discussion(built_book):
-    html = page(built_book, "regularisation")
+def regularisation_table(html):
+    """keep probability -> [training accuracy, validation accuracy, validation NLL, validation ECE]."""
     rows = {}
     for keep in ("1.0 (no dropout)", "0.8", "0.5"):
         cells = re.search(rf"<td><p>{re.escape(keep)}</p></td>(.*?)</tr>", html, re.S).group(1)
         rows[keep] = [float(v) for v in re.findall(r'pasted-text">([^<]+)<', cells)]
-    for train_acc, _, _ in rows.values():
+    return rows
+
+
+def test_regularisation_table_supports_its_discussion(built_book):
+    rows = regularisation_table(page(built_book, "regularisation"))
+    for train_acc, *_ in rows.values():
         assert train_acc == 100.0, "the text says every network memorises the training set"
     no_dropout = rows["1.0 (no dropout)"]
     for keep in ("0.8", "0.5"):
@@ -103,16 +109,31 @@ def test_regularisation_table_supports_its_discussion(built_book):
         assert rows[keep][2] < no_dropout[2], "the text says dropout lowers the validation loss"
 
 
+def test_calibration_is_measured_not_asserted(built_book):
+    """What the chapter says about calibration is the expected calibration error it measures."""
+    html = page(built_book, "regularisation")
+    text = unescape(re.sub(r"<[^>]+>", "", html))
+    assert "better calibrated" not in text, "a claim about calibration that the chapter does not measure"
+    ece = [row[3] for row in regularisation_table(html).values()]
+    assert len(ece) == 3, "the table has no validation ECE for every keep probability"
+    spread = glued(html, "the expected calibration error of the three settings lies within")
+    assert spread == pytest.approx(max(ece) - min(ece), abs=0.1 + 1e-9)  # both rounded to 0.1 points
+    assert spread < 0.5, "the text says calibration hardly changes"
+    assert max(ece) < 5, "the text says all three ECEs (in percent) are small"
+
+
 def test_references_are_listed_and_cited(built_book):
     refs = page(built_book, "references")
-    for title in ["Dropout: A Simple Way to Prevent Neural Networks from Overfitting",
-                  "Improving neural networks by preventing co-adaptation",
-                  "Dropout Training as Adaptive Regularization",
-                  "Representing Model Uncertainty in Deep Learning",
-                  "Neural Networks Part 2"]:
+    titles = ["Dropout: A Simple Way to Prevent Neural Networks from Overfitting",
+              "Improving neural networks by preventing co-adaptation",
+              "Dropout Training as Adaptive Regularization",
+              "Representing Model Uncertainty in Deep Learning",
+              "Neural Networks Part 2",
+              "On Calibration of Modern Neural Networks"]
+    for title in titles:
         assert title.lower() in unescape(refs).lower(), f"missing reference: {title}"
     cited = "".join(page(built_book, name) for name in CHAPTERS if name != "references")
-    assert len(set(re.findall(r'href="references\.html#(id\d+)"', cited))) == 5
+    assert len(set(re.findall(r'href="references\.html#(id\d+)"', cited))) == len(titles)
 
 
 def test_exercise_page_serves_the_student_files(built_book):
@@ -145,3 +166,66 @@ def test_nothing_built_contains_solution_code_or_hidden_tests(built_book):
         text = path.read_text(errors="replace")
         leaked = [s for s in secrets if s in text]
         assert not leaked, f"{path.relative_to(built_book)} contains solution or hidden-test lines: {leaked[:3]}"
+
+# CS231n's dropout_forward as 2016-17 students wrote it, with p the drop probability.
+CS231N_FORWARD_2016 = """
+def dropout_forward(x, dropout_param):
+    p, mode = dropout_param["p"], dropout_param["mode"]
+    if "seed" in dropout_param:
+        np.random.seed(dropout_param["seed"])
+    mask = None
+    out = None
+    if mode == "train":
+        mask = (np.random.rand(*x.shape) >= p) / (1 - p)
+        out = x * mask
+    elif mode == "test":
+        out = x
+    cache = (dropout_param, mask)
+    out = out.astype(x.dtype, copy=False)
+    return out, cache
+"""
+
+
+def page_text(book, name):
+    """A page's text as a reader sees it, on one line."""
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", page(book, name))).split())
+
+
+def test_intro_says_which_convention_scales_at_test_time(built_book):
+    """The original paper scales the weights at test time; only the others do nothing then."""
+    text = page_text(built_book, "intro")
+    assert "All of these scale the kept units during training" not in text
+    assert re.search(r"Srivastava et al\. pass the kept units through unchanged in training and multiply the "
+                     r"outgoing weights by \S+ at test time", text), text
+    assert "All the others scale the kept units" in text
+
+
+def test_cs231n_versions_are_told_apart(built_book):
+    """CS231n's p is the keep probability from 2018 on; 2016-17 code fails exactly the checks named."""
+    conventions = page_text(built_book, "intro")
+    assert "CS231n notes, and assignment 2 since 2018 p keep p" in conventions
+    assert "CS231n assignment 2 in 2016 and 2017 p drop 1 - p" in conventions
+    exercise = page_text(built_book, "exercise")
+    assert "from the assignment of 2018 or later, where p is the keep probability" in exercise
+    named = re.search(r"Code from the 2016 and 2017 assignment.*?fails the three checks of the mask: (.*?)\.",
+                      exercise).group(1)
+    assert "mask = (np.random.rand(*x.shape) >= p) / (1 - p)" in exercise
+    failures = failed_tests(answers={FORWARD: CS231N_FORWARD_2016, BACKWARD: CS231N_BACKWARD})
+    assert set(failures) == {*re.findall(r"test_\w+", named), "test_forward_rejects_bad_input"}, failures
+
+
+def test_weight_scaling_is_exact_for_any_linear_stack(built_book):
+    html = page(built_book, "why-divide-by-p")
+    text = page_text(built_book, "why-divide-by-p")
+    assert "exact only for a single linear layer" not in text
+    assert "any stack of linear layers with dropout between them" in text
+    assert glued(html, "the stack\u2019s output is") == pytest.approx(glued(html, "test-time stack computes"), abs=0.05)
+    assert glued(html, "the unit\u2019s output is") > glued(html, "network computes") + 0.1
+
+
+def test_exercise_page_gives_the_install_line(built_book):
+    """One line installs what the notebook needs, and any Jupyter front end runs it."""
+    html = page(built_book, "exercise")
+    blocks = [unescape(re.sub(r"<[^>]+>", "", b)).strip() for b in re.findall(r"<pre>(.*?)</pre>", html, re.S)]
+    assert "pip install numpy notebook" in blocks, blocks
+    assert "Any Jupyter front end works" in page_text(built_book, "exercise")

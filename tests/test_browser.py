@@ -4,8 +4,10 @@ reading the book over HTTP on localhost, every page as a student would see it.
 Screenshots of every page at desktop and phone width land in _build/browser-screenshots/.
 """
 
+import base64
 import functools
 import http.server
+import io
 import re
 import threading
 import urllib.error
@@ -16,7 +18,9 @@ from urllib.parse import urldefrag, urljoin, urlparse
 import nbformat
 import pytest
 import yaml
+from PIL import Image
 
+from chapter_downloads import run_download
 from conftest import ROOT
 from notebook_cells import secret_fragments
 
@@ -162,3 +166,91 @@ def test_screenshots_saved(visit, page_path):
     for label in VIEWPORTS:
         shot = SCREENSHOTS / f"{name}-{label}.png"
         assert shot.stat().st_size > 10_000, f"{shot} is missing or blank"
+
+
+# Phone width: what in the text is wider than the screen, and what scrolls sideways. Only code
+# (a <pre> block) may scroll; an equation or a table that scrolls hides part of itself.
+PHONE_LAYOUT = """() => {
+    const width = document.documentElement.clientWidth;
+    const scrolls = el => ['auto', 'scroll'].includes(getComputedStyle(el).overflowX);
+    const inScroller = el => { for (let a = el.parentElement; a; a = a.parentElement) if (scrolls(a)) return true; return false; };
+    const describe = el => `${el.tagName.toLowerCase()}: "${(el.textContent || '').trim().slice(0, 60)}"`;
+    const visible = [...document.querySelectorAll('.bd-article *')].filter(el =>
+        el.checkVisibility({visibilityProperty: true, opacityProperty: true}));
+    return {
+        width,
+        tooWide: visible.filter(el => el.getBoundingClientRect().right > width + 1 && !inScroller(el)).map(describe),
+        hiddenBehindScroll: visible.filter(el => scrolls(el) && el.scrollWidth > el.clientWidth + 1
+            && el.tagName !== 'PRE').map(describe),
+        tallestRow: Math.max(0, ...[...document.querySelectorAll('.bd-article tr')].map(
+            tr => tr.getBoundingClientRect().height)),
+        lineHeight: parseFloat(getComputedStyle(document.querySelector('p')).lineHeight),
+        figures: [...document.querySelectorAll('.bd-article figure img')].map(img => ({
+            src: img.src, natural: img.naturalWidth, shown: img.getBoundingClientRect().width})),
+    };
+}"""
+
+
+@pytest.fixture(scope="session")
+def on_phone(browser, server):
+    """Open a page at phone width (after MathJax has finished) and measure its layout."""
+
+    @functools.cache
+    def open_page(path):
+        page = browser.new_page(viewport=VIEWPORTS["phone"])
+        page.goto(server + path, wait_until="networkidle")
+        page.evaluate("() => window.MathJax && MathJax.startup ? MathJax.startup.promise : null")
+        report = page.evaluate(PHONE_LAYOUT)
+        page.close()
+        return report
+
+    return open_page
+
+
+def test_page_fits_a_phone(on_phone, page_path):
+    """At 390 px nothing but code is wider than the screen or scrolls sideways: equations
+    are broken into lines, tables reflow, and no table row is a tall, mostly empty box."""
+    report = on_phone(page_path)
+    assert report["width"] == VIEWPORTS["phone"]["width"]
+    assert not report["tooWide"], f"wider than the phone's screen: {report['tooWide']}"
+    assert not report["hiddenBehindScroll"], f"parts hidden behind a sideways scroll: {report['hiddenBehindScroll']}"
+    assert report["tallestRow"] <= 6 * report["lineHeight"], f"a table row {report['tallestRow']:.0f} px tall"
+
+
+# Smallest figure text, in CSS pixels as displayed, that a reader can read on a phone.
+LEGIBLE_PX = 9
+
+
+@pytest.mark.parametrize("chapter", ["why-divide-by-p", "forward-and-backward", "seed-pitfall", "regularisation"])
+def test_figure_text_is_legible_on_a_phone(on_phone, server, chapter):
+    """Each figure's smallest text, rendered at the figure's resolution and shrunk to the width
+    the phone shows the image at, is at least 9 px tall. The text sizes come from running the
+    chapter's downloadable notebook, which draws the same figures (checked by their widths)."""
+    report = on_phone(f"book/{chapter}.html")
+    status, text = _fetch(urljoin(server, f"_sources/book/{chapter}.ipynb"))
+    assert status == 200, f"{chapter} offers no notebook to measure its figures with"
+    executed, rendered = run_download(text)
+    pngs = [Image.open(io.BytesIO(base64.b64decode(o["data"]["image/png"])))
+            for c in executed.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+    assert len(rendered) == len(pngs) == len(report["figures"]) > 0
+    for shown, drawn, png in zip(report["figures"], rendered, pngs):
+        assert abs(png.width - shown["natural"]) <= 2, "the notebook's figure is not the page's"
+        px = drawn["smallest_text_pt"] * drawn["dpi"] / 72 * shown["shown"] / shown["natural"]
+        assert px >= LEGIBLE_PX, (f"{shown['src']}: its smallest text ({drawn['smallest_text_pt']} pt at "
+                                  f"{drawn['dpi']:.0f} dpi) shows {px:.1f} px tall on a phone")
+
+
+@pytest.mark.parametrize("chapter", ["intro", "why-divide-by-p", "forward-and-backward", "seed-pitfall", "regularisation"])
+def test_download_menu_offers_the_chapter_as_a_notebook_on_a_phone(browser, server, chapter):
+    """The intro tells readers to rerun a chapter from its download menu: on a phone, that
+    menu opens and lists the chapter's notebook."""
+    page = browser.new_page(viewport=VIEWPORTS["phone"])
+    page.goto(f"{server}book/{chapter}.html", wait_until="networkidle")
+    page.click('button[aria-label="Download this page"]')
+    entry = page.locator("a.btn-download-notebook-button")
+    entry.wait_for(state="visible", timeout=5_000)
+    href = entry.evaluate("a => a.href")
+    page.close()
+    status, text = _fetch(href)
+    assert status == 200 and href.endswith(f"/{chapter}.ipynb"), href
+    nbformat.validate(nbformat.reads(text, as_version=4))
