@@ -42,3 +42,10 @@ def test_exercise_runs_on_a_students_numpy(tmp_path, python_version, numpy_versi
     last = nbformat.read(exercise / "dropout.ipynb", as_version=4).cells[-1]
     major, minor = python_version.split(".")
     assert last.outputs[0]["text"].strip() == f"{numpy_version} ({major}, {minor})", "ran in another kernel"
+
+
+def test_exercise_page_states_the_tested_range():
+    """The exercise page names the oldest Python and NumPy that the test above runs the notebook on."""
+    (python_version, numpy_version), page = OLDEST, (ROOT / "book" / "exercise.md").read_text()
+    numpy_minor = ".".join(numpy_version.split(".")[:2])
+    assert f"NumPy {numpy_minor} or newer on Python {python_version} or newer" in " ".join(page.split())
