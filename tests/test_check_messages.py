@@ -17,7 +17,8 @@ from nbclient import NotebookClient
 import dropout_checks
 from conftest import ROOT
 from mutants import MUTANTS, patched_answers
-from notebook_cells import EXERCISE, SOLUTION, answer_functions, answer_source, graded_cells, nbgrader_meta
+from notebook_cells import (EXERCISE, SOLUTION, answer_functions, answer_source, failed_tests, graded_cells,
+                            nbgrader_meta)
 
 CHECKS_SOURCE = (ROOT / "autograder" / "dropout_checks.py").read_text(encoding="utf-8")
 
@@ -280,3 +281,54 @@ def test_summary_lists_the_failing_checks_with_their_first_line(capsys):
 def test_summary_is_the_last_cell():
     nb = nbformat.read(SOLUTION, as_version=4)
     assert nb.cells[-1].source == "self_check_summary(dropout_forward, dropout_backward, layer_dropout_params)"
+
+
+# ---------------------------------------------------------------- the same checks, in Korean
+
+HANGUL = re.compile("[\uac00-\ud7a3]")
+# Runs of three or more English words in the English templates' own text: what must not show in Korean.
+ENGLISH_RUNS = {run for template in dropout_checks.MESSAGES.values()
+                for literal, *_ in string.Formatter().parse(template)
+                for run in re.findall(r"\b[A-Za-z]{2,}(?: [A-Za-z]{2,}){2,}\b", literal)}
+
+
+def fields(template):
+    return sorted((name, spec, conversion) for _, name, spec, conversion in string.Formatter().parse(template)
+                  if name is not None)
+
+
+def test_korean_table_has_every_message_with_the_same_fields():
+    korean = dropout_checks.TRANSLATIONS["ko"]
+    assert list(korean) == list(dropout_checks.MESSAGES)
+    differing = [i for i, template in dropout_checks.MESSAGES.items() if fields(template) != fields(korean[i])]
+    assert not differing, f"Korean messages whose fields differ from the English ones: {differing}"
+
+
+def test_only_known_languages_can_be_chosen():
+    with pytest.raises(ValueError, match="'en' or 'ko'"):
+        dropout_checks.use_language("fr")
+
+
+@pytest.fixture
+def korean():
+    dropout_checks.use_language("ko")
+    yield
+    dropout_checks.use_language("en")
+
+
+@pytest.mark.parametrize("name", sorted(MUTANTS))
+def test_every_mutant_is_told_in_korean(name, korean):
+    """With Korean chosen, the same checks fail, and each says why in Korean, with no English sentence left."""
+    korean_failures = failed_tests(answers=patched_answers(MUTANTS[name], answer_source))
+    dropout_checks.use_language("en")
+    english_failures = failed_tests(answers=patched_answers(MUTANTS[name], answer_source))
+    assert korean_failures.keys() == english_failures.keys()
+    for grade_id, message in korean_failures.items():
+        assert HANGUL.search(message), f"{grade_id}: {message}"
+        left = [run for run in ENGLISH_RUNS if run in message]
+        assert not left, f"{grade_id}: English left in the Korean message {message!r}: {left}"
+
+
+def test_summary_in_korean(capsys, korean):
+    out = summary(answer_functions(), capsys)
+    assert HANGUL.search(out.splitlines()[0]) and out.count("✓") == len(dropout_checks.CHECKS)

@@ -7,7 +7,8 @@ student's code raises, the explanation says which call failed and shows their er
 it is shipped next to the exercise notebook.
 
 Every sentence a student reads comes from ``MESSAGES`` (message id -> template with
-named fields), so the checks speak another language by swapping that one table.
+named fields) or, once ``use_language("ko")`` is called, from ``MESSAGES_KO``, its Korean
+twin with the same ids and fields: one set of checks, one table per language.
 
 Statistical checks allow ``Z`` standard errors around the exact expectation, so a
 correct implementation fails one of them about once in a million runs.
@@ -207,9 +208,210 @@ MESSAGES = {
 }
 
 
+# The same messages in Korean: the same ids, the same fields.
+MESSAGES_KO = {
+    # --- how a call of the student's code is described
+    "call.forward": "{mode} 모드(p = {p}{seed})에서 모양이 {shape}인 x({dtype})를 넣었을 때",
+    "call.backward": "{mode} 모드(p = {p}{seed})에서 모양이 {shape}인 dout과 그 dropout_forward 호출이 돌려준 캐시를 넣었을 때",
+    "call.layers": "인자가 dropout_param = {param}, num_layers = {num_layers}일 때",
+    "call.seed": ", 시드 {seed}",
+    "call.no_seed": ", 시드 없음",
+    "call.object": "{kind} 타입의 객체",
+    "expect.forward": "x와 모양이 같은 out을 담은 (out, cache)",
+    "expect.backward.train": "dx = dout * mask (mask는 그 순전파 호출의 마스크)",
+    "expect.backward.test": "dx = dout (테스트 모드에서 이 층은 항등 함수이므로 적용할 마스크가 없습니다)",
+    "expect.layers": "dict {num_layers}개로 이루어진 리스트",
+    "raised": "{call} {function}에서 {kind} 예외가 발생했습니다. 기대한 결과: {expected}.\n작성한 코드의 오류: {kind}: {error}",
+    "not_written": "{function} 함수가 아직 작성되지 않았습니다. 해당 셀의 raise NotImplementedError()를 직접 작성한 코드로 바꾸세요.",
+    "returned_none": "{call} {function}에서 돌려준 {value}의 값이 None입니다. 코드의 어느 분기에서 {value}에 값을 넣지 않은 것은 아닌가요?",
+    "forward.not_pair": (
+        "{call} dropout_forward의 반환값이 {returned}입니다. CS231n과 같이 (out, cache) 쌍을 반환해야 "
+        "합니다: return out, cache."
+    ),
+    "forward.shape": (
+        "{mode} 모드에서 모양이 {shape}인 입력에 대해 dropout_forward가 모양이 {got}인 출력을 반환했습니다. "
+        "출력은 입력과 모양이 같아야 합니다."
+    ),
+    "backward.shape": "dx의 모양이 {got}입니다. 입력과 같은 모양({shape})이어야 합니다.",
+    # --- forward pass
+    "shape.broadcast": (
+        "모양이 {shape}인 입력에서 유지된 유닛이 {axis}번 축을 따라 모두 같습니다. 마스크의 차원이 x보다 적어서 "
+        "브로드캐스트된 것입니다. x와 같은 모양(x.shape)으로 유닛마다 난수를 하나씩 뽑으세요."
+    ),
+    "mask.none_kept": "p = {p}에서 모든 유닛이 드롭되었습니다. 유닛 가운데 약 p의 비율은 유지되어야 합니다.",
+    "mask.values": "p = {p}에서 유지된 유닛이 {seen:.4g}배가 되었습니다(out / x). 유지된 유닛은 1/p = {inverse:.4g}배가, 드롭된 유닛은 0이 되어야 합니다.{hint}",
+    "hint.not_scaled": " 유지된 유닛의 크기가 조정되지 않았습니다. 역 드롭아웃(inverted dropout)에서는 유지된 유닛을 p로 나눕니다.",
+    "hint.times_p": " 유지된 유닛에 p를 곱했습니다. 역 드롭아웃에서는 p를 곱하는 대신 p로 나눕니다.",
+    "hint.drop_scale": " 이 값은 1/(1 − p)입니다. 코드에서 p를 *유지* 확률(keep probability)로 쓰고 있나요?",
+    "negatives.zeroed": (
+        "p = {p}에서 양수 입력은 유지되었는데 음수 입력은 모두 0이 되었습니다. 드롭아웃은 부호와 상관없이 유닛을 "
+        "유지하거나 드롭합니다. dropout_forward 안에 ReLU(np.maximum(x, 0))가 들어 있지 않나요? ReLU는 "
+        "앞 층에서 할 일입니다."
+    ),
+    "fraction": "유지된 유닛의 비율이 {fraction:.3f}입니다. 이 비율은 {p:.3f} ± {tol:.3f} 범위 안에 있어야 합니다(p = {p}, 유닛 {n}개).{hint}",
+    "hint.drop_fraction": " p를 *유지* 확률(keep probability)로 쓰고 있나요? 작성한 층은 오히려 p의 비율만큼 드롭하고 있습니다.",
+    "uniform": "p = {ps}에 대해 유지된 비율이 각각 {fractions}입니다. 어느 p에서든 유지된 비율이 p와 같아야 합니다.{hint}",
+    "hint.normal": (
+        " 이 비율은 정규 분포의 누적 분포 함수 Φ(p)를 따릅니다. 마스크가 *정규 분포* 난수를 p와 비교하고 있습니다. "
+        "정규 분포 난수 대신 균등 분포 난수(rng.random)를 쓰세요."
+    ),
+    "mean": "학습 모드에서 출력이 평균적으로 out = {ratio:.3f} · x입니다(유닛 {n}개). 이 계수는 1.000 ± {tol:.3f} 범위 안에 있어야 합니다(p = {p}).{hint}",
+    "hint.mean_p": " 이 값은 p입니다. p로 나누지 않으면 E[out] = p·x가 되어, 테스트 시점에 p를 곱해 주어야 합니다.",
+    "hint.negatives": " 음수 입력이 모두 0이 되었습니다. dropout_forward 안에 ReLU(np.maximum(x, 0))가 들어 있지 않나요?",
+    "test_mode": "테스트 모드의 출력이 x와 다릅니다(p = {p}). {hint}",
+    "hint.test_times_p": "출력이 x * p입니다. 역 드롭아웃에서는 크기 조정을 학습 때 하므로 테스트 시점에는 아무것도 하지 않습니다.",
+    "hint.test_zeros": "0인 유닛이 {share:.0%}입니다. 테스트 시점에는 마스크를 적용하면 안 됩니다.",
+    "hint.test_ratio": "out / x가 약 {ratio:.3g}입니다.",
+    "seed.same_seed_differs": (
+        "같은 시드({seed})로 두 번 호출했는데 출력이 서로 다릅니다. dropout_param['seed']가 주어지면 그 값을 "
+        "시드로 한 생성기에서 마스크를 뽑으세요."
+    ),
+    "seed.ignored": "시드가 {seed}일 때와 {other}일 때 출력이 같습니다. 마스크는 시드에 따라 달라져야 합니다.",
+    "seed.fixed": (
+        "시드 없이 두 번 호출했는데 출력이 같습니다. dropout_param['seed']가 없으면 호출할 때마다 새 마스크를 "
+        "뽑아야 합니다(고정된 시드로 대신하지 마세요)."
+    ),
+    "dtype": (
+        "{mode} 모드에서 {dtype} 입력에 대한 출력의 dtype이 {got}입니다. 출력도 {dtype} 자료형이어야 합니다. "
+        "float64 마스크를 곱하면 float32 데이터가 float64로 바뀌므로, 결과를 .astype(x.dtype)으로 변환하세요."
+    ),
+    "in_place.forward": (
+        "{mode} 모드에서 dropout_forward가 입력 x를 변경했습니다. x *= mask처럼 입력을 바꾸지 말고 "
+        "out = x * mask처럼 새 배열을 계산하세요."
+    ),
+    "in_place.backward": (
+        "{mode} 모드에서 dropout_backward가 입력 dout을 변경했습니다. dout *= mask처럼 입력을 바꾸지 말고 "
+        "dx = dout * mask처럼 새 배열을 계산하세요."
+    ),
+    "bad.what_p": "p = {p}",
+    "bad.what_mode": "mode = {mode!r}",
+    "bad.no_message": "{what}에 대해 일으킨 ValueError에 메시지가 없습니다. 무엇이 잘못되었는지 메시지로 알려 주세요.",
+    "bad.other_error": (
+        "{what}에 대해 dropout_forward에서 ValueError가 아니라 {kind} 예외가 발생했습니다. {advice}\n"
+        "작성한 코드의 오류: {kind}: {error}"
+    ),
+    "bad.advice_assert": (
+        "assert 문은 AssertionError를 일으킵니다. 값을 직접 검사하고, 그 값을 밝힌 메시지와 함께 "
+        "ValueError를 일으키세요."
+    ),
+    "bad.advice_other": (
+        "dropout_forward 첫머리에서 p와 mode를 검사하고, 잘못된 값을 밝힌 메시지와 함께 ValueError를 "
+        "일으키세요(p는 (0, 1] 범위의 유지 확률이고, mode는 'train' 또는 'test'입니다)."
+    ),
+    "bad.accepted": (
+        "dropout_forward가 {what}인 입력을 그대로 받아들였습니다. ValueError를 일으켜야 합니다(p는 (0, 1] "
+        "범위의 유지 확률이고, mode는 'train' 또는 'test'입니다)."
+    ),
+    # --- backward pass
+    "backward.mask": "dx가 순전파의 마스크로 계산한 dout * mask와 다릅니다(p = {p}). {hint}",
+    "hint.dx_is_dout": "dx가 dout과 같습니다. 학습 모드에서는 dout에 마스크를 곱해야 합니다.",
+    "hint.dx_no_scale": "dx에 1/p 배율이 빠져 있습니다. 순전파에서 쓴, p로 나눈 마스크를 그대로 쓰세요.",
+    "hint.dx_times_p": "dx가 기대한 값의 p배밖에 되지 않습니다. 순전파에서 쓴, p로 나눈 마스크를 그대로 쓰세요.",
+    "hint.dx_error": "최대 상대 오차는 {error:.2e}입니다.",
+    "hint.forward_zeroes_negatives": (
+        "작성한 dropout_forward가 음수 입력을 0으로 만들기 때문에(안에 ReLU가 있나요?) 출력이 x * mask가 "
+        "아닙니다. dropout_forward부터 고치세요."
+    ),
+    "backward.other_mask": (
+        "시드 없이 호출했을 때(p = {p}) dx에서 기울기가 흐르는 유닛이 그 순전파 호출에서 유지된 유닛과 정확히 "
+        "일치하지 않습니다. {hint}"
+    ),
+    "hint.redrawn": (
+        "유닛의 {share:.0%}에서 차이가 나므로, 역전파에서 다른 마스크를 쓴 것입니다. 캐시에 시드(또는 모양)만 "
+        "담으면 역전파에서 마스크를 다시 뽑게 되고, 그러면 시드가 주어졌을 때만 같은 마스크가 나옵니다. 캐시에 "
+        "마스크 자체를 담으세요."
+    ),
+    "gradient.not_reproducible": (
+        "같은 시드인데도 dropout_forward의 출력이 달라서 수치 기울기를 계산할 수 없습니다. 기울기 검사(gradient "
+        "check)를 하려면 마스크를 재현할 수 있어야 합니다(시드 점검을 참고하세요)."
+    ),
+    "gradient": "dx가 수치 기울기와 다릅니다. 상대 오차가 {error:.2e}인데, 1e-8보다 작아야 합니다{hint}",
+    "backward.test_mode": (
+        "테스트 모드의 dx가 dout과 다릅니다(p = {p}). 테스트 모드에서 이 층은 항등 함수이므로, 기울기도 dout을 "
+        "그대로 통과시켜야 합니다."
+    ),
+    # --- one seed, many layers
+    "layers.changed_input": "layer_dropout_params가 인자로 받은 dropout_param을 변경했습니다. 복사본을 만들어 작업하세요.",
+    "layers.count": "층이 {num_layers}개인데 layer_dropout_params가 dict를 {count}개 반환했습니다.",
+    "layers.not_list": "layer_dropout_params의 반환값이 {returned}입니다. dict {num_layers}개로 이루어진 리스트를 반환해야 합니다.",
+    "layers.not_dict": "{layer}번 층의 dropout_param이 dict가 아니라 {kind}입니다.",
+    "layers.settings": (
+        "{layer}번 층의 설정이 p = {got_p!r}, mode = {got_mode!r}입니다. 네트워크의 설정(p = {p}, "
+        "mode = {mode!r})과 같아야 합니다."
+    ),
+    "layers.shared_dict": "여러 층이 dict 객체 하나를 함께 쓰고 있습니다. 층마다 dict를 따로 만들어 주세요.",
+    "layers.no_seed": "네트워크 시드가 {seed}일 때 {layer}번 층에 시드가 없습니다",
+    "layers.seed_type": "네트워크 시드가 {seed}일 때 {layer}번 층의 시드가 {found}입니다",
+    "layers.not_integer": (
+        "{problem}. 층마다 자기만의 정수 시드가 있어야 합니다. CS231n의 인터페이스는 dropout_param['seed']를 "
+        "정수로 받기 때문입니다(CS231n의 dropout_forward는 이 값으로 np.random.seed를 호출합니다). 자식 "
+        "SeedSequence는 int(child.generate_state(1)[0])로 정수 시드가 됩니다."
+    ),
+    "layers.not_reproducible": "네트워크 시드 {seed}에서 얻은 층 시드가 첫 호출에서는 {first}, 두 번째 호출에서는 {again}입니다. 층 시드는 재현 가능해야 합니다.",
+    "layers.seed_ignored": "네트워크 시드가 {seed}일 때와 {other}일 때 층 시드가 똑같이 {first}입니다. 네트워크 시드가 다르면 층 시드도 달라야 합니다.",
+    "layers.agree": (
+        "{a}번 층과 {b}번 층의 마스크가 일치하는 유닛의 비율이 {agree:.3f}입니다. 서로 독립인 마스크라면 "
+        "{expected:.3f} ± {tol:.3f} 범위 안에 있어야 합니다(p = {p}일 때 p² + (1 − p)²).{hint}"
+    ),
+    "hint.same_units": " 두 층이 정확히 같은 유닛을 드롭합니다. 모든 층에 같은 시드를 주고 있지 않나요?",
+    "across.collide": (
+        "네트워크 시드 {seed_a}의 {layer_a}번 층과 네트워크 시드 {seed_b}의 {layer_b}번 층이 같은 층 "
+        "시드({layer_seed})를 받았습니다. 그래서 이 두 시드로 돌린 실행은 그 마스크를 함께 쓰게 됩니다. 시드에 층 번호를 "
+        "더하면 이런 일이 생깁니다. SeedSequence(seed).spawn(num_layers)로 파생한 시드는 다른 네트워크 시드에서 "
+        "다시 나오지 않습니다."
+    ),
+    "across.agree": (
+        "네트워크 시드 {seed_a}의 {layer_a}번 층과 네트워크 시드 {seed_b}의 {layer_b}번 층에서 마스크가 일치하는 "
+        "유닛의 비율이 {agree:.3f}입니다. 서로 무관한 마스크라면 {expected:.3f} ± {tol:.3f} 범위 안에 있어야 "
+        "합니다(p = {p}). 시드가 다른 실행의 마스크는 서로 무관해야 합니다."
+    ),
+    "layers.seeded_without_seed": (
+        "네트워크 시드가 없는데도 층 {layers}에 시드가 들어갔습니다. 그러면 이 층들은 학습 스텝마다 같은 유닛을 "
+        "드롭하게 됩니다. 네트워크에 시드가 없으면 'seed' 키를 넣지 마세요."
+    ),
+    # --- the summary of all self-checks
+    "summary.all_pass": "자가 점검 {total}개를 모두 통과했습니다. 채점할 때는 다른 모양, 유지 확률, 시드로 같은 점검을 다시 실행합니다.",
+    "summary.some_fail": "자가 점검 {total}개 중 {passed}개를 통과했습니다. 통과하지 못한 점검은 무엇이 잘못되었는지 알려 줍니다:",
+    "summary.pass": "  ✓ {title}",
+    "summary.fail": "  ✗ {title}\n      {reason}",
+    "title.check_output_shape": "마스크는 입력과 모양이 완전히 같습니다",
+    "title.check_mask_values": "유지된 유닛은 1/p배가 되고, 드롭된 유닛은 0이 됩니다",
+    "title.check_kept_fraction": "유닛 가운데 p의 비율이 유지됩니다",
+    "title.check_uniform_draws": "마스크는 균등 분포 난수를 p와 비교합니다",
+    "title.check_training_mean": "학습 모드 출력의 기댓값이 입력과 같습니다",
+    "title.check_test_mode_identity": "테스트 모드에서는 아무것도 하지 않습니다",
+    "title.check_reproducible_with_seed": "시드가 같으면 마스크도 같습니다",
+    "title.check_fresh_mask_without_seed": "시드가 없으면 호출할 때마다 새 마스크를 뽑습니다",
+    "title.check_keeps_dtype": "출력은 입력의 dtype을 유지합니다",
+    "title.check_rejects_bad_input": "잘못된 p나 mode에는 ValueError를 일으킵니다",
+    "title.check_backward_applies_mask": "학습 모드에서 dx = dout * mask입니다",
+    "title.check_backward_mask_without_seed": "시드가 없어도 dx는 바로 그 순전파 호출의 마스크를 씁니다",
+    "title.check_backward_numeric_gradient": "dx가 수치 기울기와 일치합니다",
+    "title.check_backward_test_mode": "테스트 모드에서 dx = dout입니다",
+    "title.check_no_in_place_updates": "순전파도 역전파도 입력을 변경하지 않습니다",
+    "title.check_layers_copy_settings": "층마다 p와 mode가 담긴 자기만의 dict를 받습니다",
+    "title.check_layer_seeds_reproducible": "층 시드는 정수이며, 네트워크 시드에서 재현할 수 있습니다",
+    "title.check_layers_independent": "층들의 마스크는 서로 독립입니다",
+    "title.check_layer_seeds_across_networks": "네트워크 시드가 다르면 층 시드도 서로 무관합니다",
+    "title.check_layers_unseeded_without_seed": "네트워크 시드가 없으면 어느 층도 시드를 받지 않습니다",
+}
+
+
+TRANSLATIONS = {"en": MESSAGES, "ko": MESSAGES_KO}
+_language = "en"
+
+
+def use_language(language):
+    """Speak `language` ('en' or 'ko') from now on: the Korean notebook's set-up cell chooses 'ko'."""
+    global _language
+    if language not in TRANSLATIONS:
+        raise ValueError(f"language {language!r}: choose 'en' or 'ko'")
+    _language = language
+
+
 def _say(message_id, **fields):
-    """The student-facing text of one message, its fields filled in."""
-    return MESSAGES[message_id].format(**fields)
+    """The student-facing text of one message, in the chosen language, its fields filled in."""
+    return TRANSLATIONS[_language][message_id].format(**fields)
 
 
 def rel_error(x, y):
