@@ -20,6 +20,7 @@ from nbgrader.preprocessors import SaveAutoGrades
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import SAWarning
 
+from autograder.outputs import describe, is_cut_mark
 from autograder.worker import ASSIGNMENT, COURSE_ID, Kit, nbgrader_api
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,7 +41,8 @@ c.Execute.timeout = {timeout}              # seconds per cell: an endless loop f
 c.Execute.interrupt_on_timeout = True
 c.TrustedExecute.submission_timeout = {submission_timeout}  # seconds per notebook, cells and tests
 c.TrustedExecute.memory_mb = {memory_mb}   # memory cap of each process of the student's kernel
-c.LimitOutput.max_lines = {max_lines}      # an output flood is cut, the rest still graded
+c.TrustedExecute.output_bytes = {output_bytes}  # bytes of output each cell keeps (autograder.outputs)
+c.LimitOutput.max_lines = {max_lines}      # and lines of it shown
 # nbgrader's sanitizing steps; its cell-metadata check runs once, after execution (the grader rebuilt every
 # submission on the released notebook, so the metadata it would check first is the course's own)
 c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells]
@@ -71,7 +73,8 @@ def create_course(course, limits):
     """An nbgrader course in `course` with the exercise generated and recorded; return (released notebook, Kit)."""
     shutil.copytree(ROOT / "solutions" / ASSIGNMENT, course / "source" / ASSIGNMENT)
     config = COURSE_CONFIG.format(timeout=limits.cell_seconds, submission_timeout=limits.submission_seconds,
-                                  memory_mb=limits.memory_mb, max_lines=limits.max_lines)
+                                  memory_mb=limits.memory_mb, max_lines=limits.max_lines,
+                                  output_bytes=limits.output_kb * 2**10)
     (course / "nbgrader_config.py").write_text(config)
     create_gradebook(course / "gradebook.db")
     try:
@@ -204,7 +207,9 @@ def observations(nb, limits):
             seen.append(f"a cell ran out of memory (cap {limits.memory_mb} MiB)")
         elif errors and meta.get("solution"):
             seen.append(f"{errors[0]} in {meta['grade_id']}")
-        if any(o.output_type == "stream" and o.text.endswith("... Output truncated ...") for o in outputs):
+        if any(is_cut_mark(o) for o in outputs):
+            seen.append(f"a cell printed more than {describe(limits.output_kb * 2**10)}: output cut")
+        elif any(o.output_type == "stream" and o.text.endswith("... Output truncated ...") for o in outputs):
             seen.append(f"output cut at {limits.max_lines} lines")
     return list(dict.fromkeys(seen))
 

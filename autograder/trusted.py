@@ -25,12 +25,13 @@ from contextlib import contextmanager
 import numpy as np
 from jupyter_client import AsyncKernelManager
 from jupyter_core.utils import run_sync
-from nbclient.exceptions import DeadKernelError
+from nbclient.exceptions import CellControlSignal, DeadKernelError
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Integer, Unicode
 
 from autograder import confine, dropout_checks
+from autograder.outputs import OutputBudget, coalesce
 from autograder.sandbox import Sandbox
 
 TRUSTED = {"np": np, **{name: getattr(dropout_checks, name) for name in dir(dropout_checks) if not name.startswith("_")}}
@@ -147,12 +148,39 @@ class TrustedExecute(Execute):
 
     memory_mb = Integer(2048, help="Memory cap of each process of the student's kernel, in MiB.").tag(config=True)
     submission_timeout = Integer(300, help="Seconds one notebook may take, cells and tests together.").tag(config=True)
+    output_bytes = Integer(2**20, help="Bytes of output each cell keeps; the rest is cut (autograder.outputs).").tag(
+        config=True)
 
     def __init__(self, **kwargs):
         kwargs.setdefault("kernel_manager_class", ConfinedKernelManager)
         kwargs.setdefault("shutdown_kernel", "immediate")  # the kernel's state is of no further use
-        kwargs.setdefault("coalesce_streams", True)  # one output per stream, however the kernel chunked it
+        kwargs["coalesce_streams"] = False  # nbclient's is quadratic in a line's length; coalesced here instead
         super().__init__(**kwargs)
+        self.budget = OutputBudget(self.output_bytes)
+
+    def process_message(self, msg, cell, cell_index):
+        """nbclient's handling of a kernel message, for no more output than the cell's budget."""
+        if not self.budget.admit(msg, cell_index):
+            return None
+        try:
+            return super().process_message(msg, cell, cell_index)
+        except CellControlSignal:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError):  # a malformed message from a tampered kernel
+            return None
+
+    async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
+        """nbclient's cell execution; then each stream coalesced (autograder.outputs) and a cut marked."""
+        cell = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        if cell.cell_type != "code":
+            return cell
+        cell.outputs = coalesce(cell.outputs)
+        mark = self.budget.mark(cell_index)
+        if mark is not None:
+            cell.outputs.append(mark)
+        return cell
+
+    execute_cell = run_sync(async_execute_cell)  # nbclient binds its public name to its own function
 
     def _start_kernel(self):
         name = {"kernel_name": self.kernel_name} if self.kernel_name else {}  # else the manager's default
@@ -180,6 +208,7 @@ class TrustedExecute(Execute):
 
     def preprocess(self, nb, resources):
         self.deadline = time.monotonic() + self.submission_timeout
+        self.budget = OutputBudget(self.output_bytes)
         self.tests = {index: cell.source for index, cell in enumerate(nb.cells) if is_test(cell)}
         for index in self.tests:
             nb.cells[index].source = ""

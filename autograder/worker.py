@@ -40,6 +40,7 @@ class Limits:
     submission_seconds: int = 300
     memory_mb: int = 2048
     max_lines: int = 1000
+    output_kb: int = 1024
 
 
 @dataclass
