@@ -6,6 +6,7 @@ Submissions are graded elsewhere (autograder.worker); this process is the gradeb
 only writer, and records each result as `nbgrader autograde` would have.
 """
 
+import re
 import shutil
 import warnings
 from contextlib import contextmanager
@@ -194,6 +195,9 @@ class Recorder:
         self.gradebook.close()
 
 
+NEVER_RETURNED = re.compile(r"(\w+) never returned")
+
+
 def observations(nb, limits):
     """What grading saw in the executed notebook: timeouts, memory, output floods, errors in answers."""
     seen = []
@@ -201,8 +205,14 @@ def observations(nb, limits):
         meta = cell.metadata.get("nbgrader", {})
         outputs = cell.get("outputs", [])
         errors = [o.ename for o in outputs if o.output_type == "error"]
-        if "CellTimeoutError" in errors:  # its KeyboardInterrupt, when recorded, is the timeout's doing
+        never = [m.group(1) for o in outputs if o.output_type == "error"
+                 for m in [NEVER_RETURNED.match(str(o.get("evalue", "")))] if m]
+        if any(o.output_type == "error" and "ignored the interrupt" in str(o.get("evalue")) for o in outputs):
+            seen.append(f"a cell ran longer than {limits.cell_seconds} s and ignored the interrupt")
+        elif "CellTimeoutError" in errors:  # its KeyboardInterrupt, when recorded, is the timeout's doing
             seen.append(f"a cell ran longer than {limits.cell_seconds} s")
+        elif never:
+            seen.append(f"never returned from {never[0]}")
         elif "MemoryError" in errors:
             seen.append(f"a cell ran out of memory (cap {limits.memory_mb} MiB)")
         elif errors and meta.get("solution"):

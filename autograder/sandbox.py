@@ -256,7 +256,9 @@ def give_up_interrupted(namespace, seconds):
     The interrupt's traceback (IPython keeps it in sys.last_traceback) shows where the cell
     was; the innermost frame running a function of the notebook's namespace names it.
     """
-    stuck, frame = None, getattr(sys, "last_traceback", None)
+    if getattr(sys, "last_type", None) is not KeyboardInterrupt:
+        return  # the cell caught the interrupt, or ended otherwise: nothing was left stuck
+    stuck, frame = None, sys.last_traceback
     while frame is not None:
         code = frame.tb_frame.f_code
         if getattr(namespace.get(code.co_name), "__code__", None) is code:

@@ -8,6 +8,11 @@ own checks, calling the student's functions in a process forked from that kernel
 Its outcome becomes the cell's output, which nbgrader's SaveAutoGrades scores as usual:
 no output is full marks, an error is zero. Each notebook gets a kernel of its own, started
 while the notebook before it was graded (SpareKernel).
+
+What a notebook may cost is bounded from outside it: at its submission timeout a watchdog
+kills every process of its kernel, whatever they do; a cell that ignores the interrupt
+at its timeout gets a new kernel, which runs the cells before it again; a function a cell's
+timeout interrupted fails at once in later cells and checks (autograder.sandbox).
 """
 
 import asyncio
@@ -15,6 +20,7 @@ import atexit
 import builtins
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
@@ -24,8 +30,8 @@ from contextlib import contextmanager
 
 import numpy as np
 from jupyter_client import AsyncKernelManager
-from jupyter_core.utils import run_sync
-from nbclient.exceptions import CellControlSignal, DeadKernelError
+from jupyter_core.utils import ensure_async, run_sync
+from nbclient.exceptions import CellControlSignal, CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Integer, Unicode
@@ -69,6 +75,11 @@ class ConfinedKernelManager(AsyncKernelManager):
         self.transport = "ipc"  # no network inside the sandbox: the kernel listens on Unix sockets
 
     async def _async_pre_start_kernel(self, **kw):
+        if self.runtime:  # a restart: the same folders and sockets
+            cmd, kw = await super()._async_pre_start_kernel(**kw)
+            cmd = confine.command(cmd, self.work, self.memory_mb, writable=[self.runtime])
+            kw.update(env=confine.environment(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            return cmd, kw
         self.runtime = tempfile.mkdtemp(prefix="kernel-")
         self.connection_file = os.path.join(self.runtime, "kernel.json")
         self.ip = os.path.join(self.runtime, "ipc")
@@ -88,6 +99,12 @@ class ConfinedKernelManager(AsyncKernelManager):
                 shutil.rmtree(self.runtime, ignore_errors=True)
 
     cleanup_resources = _async_cleanup_resources  # jupyter_client binds its public name to its own function
+
+    def kill_now(self):
+        """Kill the kernel and, with its PID namespace, every process it started; from any thread."""
+        process = getattr(self.provisioner, "process", None)
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGKILL)
 
     async def _async_wait(self, pollinterval=0.01):
         """Wait for the kernel's end, looking every 10 ms (jupyter_client: 100 ms); grading waits for it."""
@@ -143,6 +160,26 @@ class SubmissionTimeout(Exception):
     """The notebook used up its time (TrustedExecute.submission_timeout)."""
 
 
+class Outcome:
+    """What grading a notebook met that the grader, not nbgrader, knows: set in the grading thread."""
+
+    def __init__(self):
+        self.expired = False  # the watchdog killed the kernel at the submission timeout
+
+
+def outcome():
+    """The Outcome of the last notebook graded in this thread."""
+    return getattr(_thread, "outcome", None) or Outcome()
+
+
+def _timed_out(cell):
+    return any(o.get("output_type") == "error" and o.get("ename") == "CellTimeoutError" for o in cell.get("outputs", []))
+
+
+IGNORED = ("the cell ran longer than {} s and ignored the interrupt: its kernel was restarted and the cells "
+           "before it run again")
+
+
 class TrustedExecute(Execute):
     """Execute the notebook confined and without its tests, then decide every test outside the student's reach."""
 
@@ -170,10 +207,19 @@ class TrustedExecute(Execute):
             return None
 
     async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
-        """nbclient's cell execution; then each stream coalesced (autograder.outputs) and a cut marked."""
-        cell = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
-        if cell.cell_type != "code":
-            return cell
+        """nbclient's cell execution, and what a timeout needs; then streams coalesced and a cut marked."""
+        try:
+            cell = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        except CellTimeoutError:  # interrupted at its timeout, and still busy: its code ignores the interrupt
+            cell.outputs.append(new_output("error", ename="CellTimeoutError", evalue=IGNORED.format(self.timeout),
+                                           traceback=[f"CellTimeoutError: {IGNORED.format(self.timeout)}"]))
+            await self._restart(cell_index)
+        else:
+            if cell.cell_type != "code":
+                return cell
+            if _timed_out(cell):
+                await self._run_quietly("__import__('autograder.sandbox').sandbox.give_up_interrupted("
+                                        f"globals(), {self.timeout})")
         cell.outputs = coalesce(cell.outputs)
         mark = self.budget.mark(cell_index)
         if mark is not None:
@@ -181,6 +227,21 @@ class TrustedExecute(Execute):
         return cell
 
     execute_cell = run_sync(async_execute_cell)  # nbclient binds its public name to its own function
+
+    async def _run_quietly(self, code, cell=None):
+        """Run code in the kernel, its outputs unrecorded; wait for it as for a cell."""
+        msg_id = await ensure_async(self.kc.execute(code, silent=cell is None, store_history=cell is not None,
+                                                    stop_on_error=False))
+        await self.async_wait_for_reply(msg_id, cell)
+
+    async def _restart(self, index):
+        """A new kernel, in which the cells before index run again (but those that timed out)."""
+        await ensure_async(self.km.restart_kernel(now=True))
+        await ensure_async(self.kc.wait_for_ready(timeout=self.startup_timeout))
+        for before in self.nb.cells[:index]:
+            self._check_deadline()
+            if before.cell_type == "code" and before.source.strip() and not _timed_out(before):
+                await self._run_quietly(before.source, before)
 
     def _start_kernel(self):
         name = {"kernel_name": self.kernel_name} if self.kernel_name else {}  # else the manager's default
@@ -209,14 +270,26 @@ class TrustedExecute(Execute):
     def preprocess(self, nb, resources):
         self.deadline = time.monotonic() + self.submission_timeout
         self.budget = OutputBudget(self.output_bytes)
+        self.outcome = _thread.outcome = Outcome()
         self.tests = {index: cell.source for index, cell in enumerate(nb.cells) if is_test(cell)}
         for index in self.tests:
             nb.cells[index].source = ""
+        watchdog = threading.Timer(self.submission_timeout, self._expire)
+        watchdog.daemon = True
+        watchdog.start()
         try:
             return super().preprocess(nb, resources)
         finally:
+            watchdog.cancel()
             for index, source in self.tests.items():
                 nb.cells[index].source = source
+
+    def _expire(self):
+        """The watchdog, at the submission timeout: end every process of the kernel, whatever it does."""
+        self.outcome.expired = True
+        km = getattr(self, "km", None)
+        if km is not None:
+            km.kill_now()
 
     @contextmanager
     def setup_kernel(self, **kwargs):

@@ -149,7 +149,7 @@ def nbgrader_api(root):
 def _reason(result, limits):
     """Why nbgrader could not autograde, in the instructor's terms."""
     text = (result.get("log") or "") + (result.get("error") or "")
-    if "SubmissionTimeout" in text:
+    if "SubmissionTimeout" in text or trusted.outcome().expired:
         return f"grading stopped after {limits.submission_seconds} s"
     if "DeadKernelError" in text or "Kernel died" in text:
         return "the kernel died: the notebook ends or crashes its own Python process"
