@@ -41,7 +41,10 @@ c.CourseDirectory.course_id = "dropout-module"
 c.Execute.timeout = {timeout}              # seconds per cell: an endless loop fails its cell only
 c.Execute.interrupt_on_timeout = True
 c.TrustedExecute.submission_timeout = {submission_timeout}  # seconds per notebook, cells and tests
-c.TrustedExecute.memory_mb = {memory_mb}   # memory cap of each process of the student's kernel
+c.TrustedExecute.memory_mb = {memory_mb}   # memory cap of the student's kernel: processes and files together
+c.TrustedExecute.processes = {processes}   # processes and threads of the student's kernel together
+c.TrustedExecute.cpu_seconds = {cpu_seconds}  # CPU-seconds of the student's kernel together
+c.TrustedExecute.disk_mb = {disk_mb}       # MiB its work folder may hold
 c.TrustedExecute.output_bytes = {output_bytes}  # bytes of output each cell keeps (autograder.outputs)
 c.LimitOutput.max_lines = {max_lines}      # and lines of it shown
 # nbgrader's sanitizing steps; its cell-metadata check runs once, after execution (the grader rebuilt every
@@ -75,7 +78,8 @@ def create_course(course, limits):
     shutil.copytree(ROOT / "solutions" / ASSIGNMENT, course / "source" / ASSIGNMENT)
     config = COURSE_CONFIG.format(timeout=limits.cell_seconds, submission_timeout=limits.submission_seconds,
                                   memory_mb=limits.memory_mb, max_lines=limits.max_lines,
-                                  output_bytes=limits.output_kb * 2**10)
+                                  output_bytes=limits.output_kb * 2**10, processes=limits.processes,
+                                  cpu_seconds=limits.cpu_seconds, disk_mb=limits.disk_mb)
     (course / "nbgrader_config.py").write_text(config)
     create_gradebook(course / "gradebook.db")
     try:
@@ -207,12 +211,14 @@ def observations(nb, limits):
         errors = [o.ename for o in outputs if o.output_type == "error"]
         never = [m.group(1) for o in outputs if o.output_type == "error"
                  for m in [NEVER_RETURNED.match(str(o.get("evalue", "")))] if m]
-        if any(o.output_type == "error" and "ignored the interrupt" in str(o.get("evalue")) for o in outputs):
-            seen.append(f"a cell ran longer than {limits.cell_seconds} s and ignored the interrupt")
+        if any(o.output_type == "error" and "did not stop when interrupted" in str(o.get("evalue")) for o in outputs):
+            seen.append(f"a cell ran longer than {limits.cell_seconds} s and did not stop when interrupted")
         elif "CellTimeoutError" in errors:  # its KeyboardInterrupt, when recorded, is the timeout's doing
             seen.append(f"a cell ran longer than {limits.cell_seconds} s")
         elif never:
             seen.append(f"never returned from {never[0]}")
+        elif any(o.output_type == "error" and "[Errno 28]" in str(o.get("evalue")) for o in outputs):
+            seen.append(f"wrote more than {limits.disk_mb} MiB of files: its folder or /tmp was full")
         elif "MemoryError" in errors:
             seen.append(f"a cell ran out of memory (cap {limits.memory_mb} MiB)")
         elif errors and meta.get("solution"):

@@ -36,7 +36,7 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Integer, Unicode
 
-from autograder import confine, dropout_checks
+from autograder import cgroups, confine, dropout_checks
 from autograder.outputs import OutputBudget, coalesce
 from autograder.sandbox import Sandbox
 
@@ -64,30 +64,41 @@ def run_test(source, sandbox):
 
 
 class ConfinedKernelManager(AsyncKernelManager):
-    """A kernel started confined (autograder.confine): it talks over Unix sockets in a folder of its own."""
+    """A kernel started confined (autograder.confine), in a cgroup of its own when there can be one
+    (autograder.cgroups); it talks over Unix sockets in a folder of its own."""
 
-    memory_mb = Integer(2048, help="Memory cap of the kernel's processes, in MiB.").tag(config=True)
+    memory_mb = Integer(2048, help="Memory cap of the kernel's processes and files together, in MiB.").tag(config=True)
+    processes = Integer(64, help="Cap on the kernel's processes and threads together.").tag(config=True)
+    cpu_seconds = Integer(120, help="CPU-seconds the kernel's processes may use together.").tag(config=True)
+    disk_mb = Integer(256, help="MiB its /tmp may hold, and its work folder (a tmpfs of that size, as root).").tag(
+        config=True)
     runtime = Unicode("", help="Folder of the connection file and the kernel's sockets.")
     work = Unicode("", help="The kernel's working folder: the start's cwd, else work/ in its runtime folder.")
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.transport = "ipc"  # no network inside the sandbox: the kernel listens on Unix sockets
+        self.group = self.mounted = None
 
     async def _async_pre_start_kernel(self, **kw):
-        if self.runtime:  # a restart: the same folders and sockets
-            cmd, kw = await super()._async_pre_start_kernel(**kw)
-            cmd = confine.command(cmd, self.work, self.memory_mb, writable=[self.runtime])
-            kw.update(env=confine.environment(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            return cmd, kw
-        self.runtime = tempfile.mkdtemp(prefix="kernel-")
-        self.connection_file = os.path.join(self.runtime, "kernel.json")
-        self.ip = os.path.join(self.runtime, "ipc")
-        self.work = kw.get("cwd") or os.path.join(self.runtime, "work")  # its working folder, writable
-        os.makedirs(self.work, exist_ok=True)
-        self.kernel_spec.interrupt_mode = "message"  # a signal cannot cross into the sandbox; a message can
+        if not self.runtime:  # else a restart: the same folders, sockets and group
+            self.runtime = tempfile.mkdtemp(prefix="kernel-")
+            self.connection_file = os.path.join(self.runtime, "kernel.json")
+            self.ip = os.path.join(self.runtime, "ipc")
+            self.work = kw.get("cwd") or os.path.join(self.runtime, "work")  # its working folder, writable
+            os.makedirs(self.work, exist_ok=True)
+            if not kw.get("cwd") and os.geteuid() == 0:  # its files count towards its memory, up to disk_mb
+                subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={self.disk_mb}m,mode=0700", "autograder-work",
+                                self.work], check=True)
+                self.mounted = self.work
+            if not cgroups.unavailable():
+                self.group = cgroups.Group(cgroups.Caps(self.memory_mb, self.processes, self.cpu_seconds))
+            self.kernel_spec.interrupt_mode = "message"  # a signal cannot cross into the sandbox; a message can
         cmd, kw = await super()._async_pre_start_kernel(**kw)
-        cmd = confine.command(cmd, self.work, self.memory_mb, writable=[self.runtime])
+        cmd = confine.command(cmd, self.work, self.memory_mb, writable=[self.runtime], cpu_seconds=self.cpu_seconds,
+                              tmp_mb=self.disk_mb)
+        if self.group is not None:
+            cmd = self.group.command(cmd)
         kw.update(env=confine.environment(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         return cmd, kw
 
@@ -95,16 +106,28 @@ class ConfinedKernelManager(AsyncKernelManager):
         try:
             await super()._async_cleanup_resources(restart=restart)
         finally:
+            if self.group is not None:
+                self.group.kill()
             if self.runtime and not restart:
+                if self.group is not None:
+                    self.group.remove()
+                if self.mounted:
+                    subprocess.run(["umount", "--lazy", self.mounted], check=False)
                 shutil.rmtree(self.runtime, ignore_errors=True)
 
     cleanup_resources = _async_cleanup_resources  # jupyter_client binds its public name to its own function
 
     def kill_now(self):
-        """Kill the kernel and, with its PID namespace, every process it started; from any thread."""
+        """Kill the kernel and every process it started (its PID namespace ends with it, its cgroup); any thread."""
         process = getattr(self.provisioner, "process", None)
         if process is not None and process.poll() is None:
             process.send_signal(signal.SIGKILL)
+        if self.group is not None:
+            self.group.kill()
+
+    def usage(self):
+        """Peak memory and processes, CPU-seconds, and the caps the kernel's processes hit (none without a group)."""
+        return (self.group.usage(), self.group.breaches()) if self.group is not None else ({}, [])
 
     async def _async_wait(self, pollinterval=0.01):
         """Wait for the kernel's end, looking every 10 ms (jupyter_client: 100 ms); grading waits for it."""
@@ -165,6 +188,8 @@ class Outcome:
 
     def __init__(self):
         self.expired = False  # the watchdog killed the kernel at the submission timeout
+        self.usage = {}  # peak memory and processes, CPU-seconds of the kernel (autograder.cgroups)
+        self.breaches = []  # the caps its processes hit, in an instructor's words
 
 
 def outcome():
@@ -176,14 +201,17 @@ def _timed_out(cell):
     return any(o.get("output_type") == "error" and o.get("ename") == "CellTimeoutError" for o in cell.get("outputs", []))
 
 
-IGNORED = ("the cell ran longer than {} s and ignored the interrupt: its kernel was restarted and the cells "
-           "before it run again")
+IGNORED = ("the cell ran longer than {} s and did not stop when interrupted: its kernel was restarted and the "
+           "cells before it run again")
 
 
 class TrustedExecute(Execute):
     """Execute the notebook confined and without its tests, then decide every test outside the student's reach."""
 
-    memory_mb = Integer(2048, help="Memory cap of each process of the student's kernel, in MiB.").tag(config=True)
+    memory_mb = Integer(2048, help="Memory cap of the student's kernel, in MiB.").tag(config=True)
+    processes = Integer(64, help="Cap on the processes and threads of the student's kernel.").tag(config=True)
+    cpu_seconds = Integer(120, help="CPU-seconds the student's kernel may use.").tag(config=True)
+    disk_mb = Integer(256, help="MiB the kernel's work folder may hold.").tag(config=True)
     submission_timeout = Integer(300, help="Seconds one notebook may take, cells and tests together.").tag(config=True)
     output_bytes = Integer(2**20, help="Bytes of output each cell keeps; the rest is cut (autograder.outputs).").tag(
         config=True)
@@ -245,7 +273,8 @@ class TrustedExecute(Execute):
 
     def _start_kernel(self):
         name = {"kernel_name": self.kernel_name} if self.kernel_name else {}  # else the manager's default
-        km = self.kernel_manager_class(config=self.config, memory_mb=self.memory_mb, **name)
+        km = self.kernel_manager_class(config=self.config, memory_mb=self.memory_mb, processes=self.processes,
+                                       cpu_seconds=self.cpu_seconds, disk_mb=self.disk_mb, **name)
         run_sync(km.start_kernel)(extra_arguments=self.extra_arguments)
         return km
 
@@ -274,31 +303,40 @@ class TrustedExecute(Execute):
         self.tests = {index: cell.source for index, cell in enumerate(nb.cells) if is_test(cell)}
         for index in self.tests:
             nb.cells[index].source = ""
-        watchdog = threading.Timer(self.submission_timeout, self._expire)
-        watchdog.daemon = True
+        done = threading.Event()
+        watchdog = threading.Thread(target=self._watch, args=(done,), daemon=True)
         watchdog.start()
         try:
             return super().preprocess(nb, resources)
         finally:
-            watchdog.cancel()
+            done.set()
             for index, source in self.tests.items():
                 nb.cells[index].source = source
 
-    def _expire(self):
-        """The watchdog, at the submission timeout: end every process of the kernel, whatever it does."""
-        self.outcome.expired = True
-        km = getattr(self, "km", None)
-        if km is not None:
-            km.kill_now()
+    def _watch(self, done):
+        """The watchdog: at the submission timeout, or past its CPU-seconds, end every process of the kernel."""
+        while not done.wait(0.25):
+            km = getattr(self, "km", None)
+            group = getattr(km, "group", None)
+            over_time = time.monotonic() > self.deadline
+            if over_time or (group is not None and group.cpu_seconds() > self.cpu_seconds):
+                self.outcome.expired = over_time
+                if km is not None:
+                    km.kill_now()
+                return
 
     @contextmanager
     def setup_kernel(self, **kwargs):
         self.kernel_name = self.kernel_name or self.nb.metadata.get("kernelspec", {}).get("name", "")
-        key = (self.kernel_name, self.memory_mb, tuple(self.extra_arguments))
+        key = (self.kernel_name, self.memory_mb, self.processes, self.cpu_seconds, self.disk_mb,
+               tuple(self.extra_arguments))
         self.km = _spare().take(key, self._start_kernel, self.resources.get("metadata", {}).get("path"))
         with super().setup_kernel(**kwargs):
-            yield
-            self.decide_tests()  # every cell has run, and the kernel still holds the student's functions
+            try:
+                yield
+                self.decide_tests()  # every cell has run, and the kernel still holds the student's functions
+            finally:
+                self.outcome.usage, self.outcome.breaches = self.km.usage()
 
     def decide_tests(self):
         """Each test cell's outputs, from running it here against the student's functions."""
