@@ -196,7 +196,7 @@ def _status(recorder, student_id, outcome, remarks, limits):
         return f"{NOT_GRADED}the grader lost the worker grading it{AGAIN}"
     _resources[student_id] = outcome.usage
     if outcome.detail:
-        tqdm.write(f"note: {student_id}: {outcome.detail}"[:500], file=sys.stderr)
+        tqdm.write(f"note: {student_id}: nbgrader said: ...{outcome.detail[-800:]}", file=sys.stderr)
     if outcome.failure:
         return outcome.failure if outcome.failure != worker.GRADER_FAILED else f"{NOT_GRADED}{outcome.failure}{AGAIN}"
     try:

@@ -27,7 +27,7 @@ def is_cut_mark(output):
 def size(value):
     """Bytes of the strings in a message's content (UTF-8), in one pass."""
     if isinstance(value, str):
-        return len(value.encode("utf-8", "surrogatepass"))
+        return len(value) if value.isascii() else len(value.encode("utf-8", "surrogatepass"))
     if isinstance(value, dict):
         return sum(size(v) for v in value.values())
     if isinstance(value, (list, tuple)):

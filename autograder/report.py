@@ -69,7 +69,7 @@ def write_report(path, rows, tests):
 """)
 
 
-RESOURCES = ("seconds", "memory_mb", "processes", "cpu_seconds")
+RESOURCES = {"seconds": 1, "memory_mb": 0, "processes": 0, "cpu_seconds": 2}  # column -> decimals
 
 
 def write_resources(path, rows, usage, previous=None):
@@ -87,11 +87,11 @@ def write_resources(path, rows, usage, previous=None):
         for row in rows:
             student = row["student_id"]
             if student in usage:
-                figures = [_figure(usage[student].get(name)) for name in RESOURCES]
+                figures = [_figure(usage[student].get(name), digits) for name, digits in RESOURCES.items()]
             else:
                 figures = [kept.get(student, {}).get(name, "") for name in RESOURCES]
             writer.writerow([student, *figures])
 
 
-def _figure(value):
-    return "" if value is None else f"{value:.3g}" if isinstance(value, float) else value
+def _figure(value, digits):
+    return "" if value is None else f"{value:.{digits}f}"

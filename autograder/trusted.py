@@ -265,7 +265,10 @@ class TrustedExecute(Execute):
     async def _restart(self, index):
         """A new kernel, in which the cells before index run again (but those that timed out)."""
         await ensure_async(self.km.restart_kernel(now=True))
-        await ensure_async(self.kc.wait_for_ready(timeout=self.startup_timeout))
+        try:
+            await ensure_async(self.kc.wait_for_ready(timeout=self.startup_timeout))
+        except RuntimeError:  # the new kernel does not answer either
+            raise DeadKernelError("Kernel died") from None
         for before in self.nb.cells[:index]:
             self._check_deadline()
             if before.cell_type == "code" and before.source.strip() and not _timed_out(before):

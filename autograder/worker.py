@@ -200,7 +200,7 @@ def _grade(kit, student_id, notebook):
             autograded = root / "autograded" / student_id / path
             if not result["success"] or not autograded.exists():
                 failure = _reason(result, kit.limits)
-                detail = (result.get("error") or result.get("log") or "")[-2000:] if failure == GRADER_FAILED else None
+                detail = (result.get("log") or result.get("error") or "")[-2000:] if failure == GRADER_FAILED else None
                 return Graded(student_id, failure=failure, detail=detail)
             graded = Graded(student_id, notebook=autograded.read_text())
             feedback = root / "feedback" / student_id / path.with_suffix(".html")
