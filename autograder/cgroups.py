@@ -223,3 +223,31 @@ def _enable_v2(point, parent):
     (point / "cgroup.subtree_control").write_text(" ".join(wanted))
     parent.mkdir(exist_ok=True)
     (parent / "cgroup.subtree_control").write_text(" ".join(wanted))
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
+
+
+def sweep():
+    """Kill and remove the groups of grading processes that died without removing them (a killed worker)."""
+    if unavailable():
+        return
+    parents = set()
+    own = _own_groups()
+    for controller, (point, version) in _mounts().items():
+        parents.add(point / PARENT if version == 2 else point / own.get(controller, "").lstrip("/") / PARENT)
+    for parent in parents:
+        for path in parent.glob("*-*") if parent.is_dir() else ():
+            owner = path.name.split("-", 1)[0]
+            if path.is_dir() and owner.isdigit() and not alive(int(owner)):
+                group = Group.__new__(Group)
+                group.caps, group.paths = None, {"left": (path, 2 if (path / "cgroup.kill").exists() else 1)}
+                group.remove()
+

@@ -9,6 +9,7 @@ once more, then comes back as an error, never as a lost grade.
 
 import logging
 import sys
+import tempfile
 from contextlib import contextmanager
 
 import dask
@@ -44,10 +45,12 @@ def connect(workers=None, scheduler=None):
         with client:
             _check_workers(client)
             yield client
-    else:
-        with dask.config.set(LOCAL_CONFIG), \
+    else:  # its workers' scratch folder is removed with it
+        with tempfile.TemporaryDirectory(prefix="autograder-dask-") as scratch, \
+                dask.config.set({**LOCAL_CONFIG, "temporary-directory": scratch}), \
                 LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                             memory_limit="2GiB", silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+                             memory_limit="2GiB", silence_logs=logging.ERROR, local_directory=scratch) as cluster, \
+                Client(cluster) as client:
             yield client
 
 

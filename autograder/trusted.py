@@ -18,6 +18,7 @@ timeout interrupted fails at once in later cells and checks (autograder.sandbox)
 import asyncio
 import atexit
 import builtins
+import functools
 import os
 import shutil
 import signal
@@ -63,6 +64,21 @@ def run_test(source, sandbox):
     return []
 
 
+WORK_MOUNT = "autograder-work-"  # the source name of a kernel's folder mount, then the grading process's id
+
+
+@functools.cache
+def _sweep_once():
+    """Once per process: what grading processes that were killed left (mounted folders, cgroups) is removed."""
+    for line in open("/proc/mounts").read().splitlines():
+        source, point = line.split()[:2]
+        owner = source[len(WORK_MOUNT):]
+        if source.startswith(WORK_MOUNT) and owner.isdigit() and not cgroups.alive(int(owner)):
+            subprocess.run(["umount", "--lazy", point], check=False)
+            shutil.rmtree(os.path.dirname(point), ignore_errors=True)
+    cgroups.sweep()
+
+
 class ConfinedKernelManager(AsyncKernelManager):
     """A kernel started confined (autograder.confine), in a cgroup of its own when there can be one
     (autograder.cgroups); it talks over Unix sockets in a folder of its own."""
@@ -87,9 +103,10 @@ class ConfinedKernelManager(AsyncKernelManager):
             self.ip = os.path.join(self.runtime, "ipc")
             self.work = kw.get("cwd") or os.path.join(self.runtime, "work")  # its working folder, writable
             os.makedirs(self.work, exist_ok=True)
+            _sweep_once()
             if not kw.get("cwd") and os.geteuid() == 0:  # its files count towards its memory, up to disk_mb
-                subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={self.disk_mb}m,mode=0700", "autograder-work",
-                                self.work], check=True)
+                subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={self.disk_mb}m,mode=0700",
+                                f"{WORK_MOUNT}{os.getpid()}", self.work], check=True)
                 self.mounted = self.work
             if not cgroups.unavailable():
                 self.group = cgroups.Group(cgroups.Caps(self.memory_mb, self.processes, self.cpu_seconds))

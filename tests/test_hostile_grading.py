@@ -17,7 +17,7 @@ import psutil
 import pytest
 
 from autograder import __main__ as command
-from autograder.cgroups import PARENT, _mounts, _own_groups
+from autograder.cgroups import PARENT, _mounts, _own_groups, alive
 from autograder.worker import Graded
 from notebook_cells import answer_source, graded_tests
 from test_grade_command import (AUTO_POINTS, RELEASED, WITHOUT_FORWARD, completed, grade, rows_of,
@@ -101,7 +101,14 @@ def groups():
 
 
 def mounts():
-    return [line for line in Path("/proc/mounts").read_text().splitlines() if line.startswith("autograder-work ")]
+    return {line for line in Path("/proc/mounts").read_text().splitlines() if line.startswith("autograder-work-")}
+
+
+def left_by_dead_processes():
+    """cgroups (named PID-...) and mounted kernel folders (autograder-work-PID) of grading processes that are gone."""
+    owners = [(group, int(group.name.split("-")[0])) for group in groups()]
+    owners += [(mount, int(mount.split()[0].rsplit("-", 1)[1])) for mount in mounts()]
+    return [thing for thing, pid in owners if not alive(pid)]
 
 
 def daemons():
@@ -112,7 +119,7 @@ def daemons():
 def hostile(tmp_path_factory):
     root = write_batch(tmp_path_factory.mktemp("hostile") / "submissions", {**HONEST, **HOSTILE})
     out, temporary = tmp_path_factory.mktemp("graded") / "out", tmp_path_factory.mktemp("tmpdir")
-    before = groups()
+    before = groups(), mounts()
     start = time.monotonic()
     result = grade(root, out, "--workers", "2", env={**os.environ, "TMPDIR": str(temporary)})
     seconds = time.monotonic() - start
@@ -156,9 +163,9 @@ def test_nothing_of_the_batch_is_left_on_the_machine(hostile):
     out, _, temporary, before, _ = hostile
     time.sleep(0.5)
     assert daemons() == [], "a daemon of a submission survived it"
-    assert groups() - before == set(), "a submission's cgroup was left behind"
-    assert mounts() == [], "a submission's folder is still mounted"
-    left = sorted(p.name for p in temporary.iterdir() if p.name.startswith(("kernel-", "autograder-course-")))
+    assert groups() - before[0] == set(), "a submission's cgroup was left behind"
+    assert mounts() - before[1] == set(), "a submission's folder is still mounted"
+    left = sorted(p.name for p in temporary.iterdir())
     assert left == [], f"left in TMPDIR after grading: {left}"
 
 
