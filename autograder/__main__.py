@@ -71,7 +71,7 @@ def parse(argv):
     grade.add_argument("--cpu-seconds", type=int, default=120, metavar="S",
                        help="CPU-seconds one submission may use, all its processes together (120)")
     grade.add_argument("--disk-mb", type=int, default=256, metavar="MB",
-                       help="MiB one submission may write to its folder (256)")
+                       help="MiB of files one submission may write to its folder, and to its /tmp (256 each)")
     grade.add_argument("--output-kb", type=int, default=1024, metavar="KB",
                        help="KiB of output each cell keeps; the rest is cut, at no cost in points (1024)")
     where = grade.add_mutually_exclusive_group()
