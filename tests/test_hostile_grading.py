@@ -17,12 +17,13 @@ import psutil
 import pytest
 
 from autograder import __main__ as command
-from autograder.cgroups import PARENT, _mounts, _own_groups, alive
+from autograder.cgroups import PARENT, _mounts, _own_groups, alive, unavailable
 from autograder.worker import Graded
 from notebook_cells import answer_source, graded_tests
 from test_grade_command import (AUTO_POINTS, RELEASED, WITHOUT_FORWARD, completed, grade, rows_of,
                                 with_code_before, write_batch)
 
+pytestmark = pytest.mark.skipif(bool(unavailable()), reason="; ".join(unavailable()))  # the caps need cgroups
 MARK = "hostile-daemon-3f1c"  # in the command line of the daemon a submission leaves behind
 FORWARD_FOREVER = answer_source("dropout_forward").replace(
     '    p, mode = dropout_param["p"], dropout_param["mode"]',
