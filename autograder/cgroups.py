@@ -61,9 +61,10 @@ def _mounts():
 def unavailable():
     """A sentence per cap this machine cannot give, empty when all can be had."""
     if os.geteuid() != 0:
-        return ["memory, process and CPU caps per submission need cgroups, which the grader makes when it runs "
-                "as root: without root each process is capped by rlimits alone (memory and file size per process, "
-                "CPU-seconds per process), and processes and tmpfs files are not counted together"]
+        return ["memory, process and CPU caps per submission need cgroups, and the cap on its folder a tmpfs mount, "
+                "which the grader makes when it runs as root: without root each process is capped by rlimits alone "
+                "(memory, file size and CPU-seconds per process), its /tmp by its size, and neither its processes "
+                "nor the files of its folder are counted together"]
     mounts = _mounts()
     missing = [name for name in ("memory", "pids", "cpuacct") if name not in mounts]
     words = {"memory": "memory (processes and files together)", "pids": "processes and threads",
