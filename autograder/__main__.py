@@ -1,15 +1,19 @@
 """python -m autograder grade SUBMISSIONS --out OUT: grades, feedback and a report for a batch."""
 
 import argparse
+import csv
 import os
 import shutil
 import sys
+import tempfile
 from pathlib import Path
+
+from distributed import KilledWorker
 
 from tqdm import tqdm
 
-from autograder import cluster, confine, grading
-from autograder.report import write_grades, write_report
+from autograder import cluster, confine, grading, worker
+from autograder.report import write_grades, write_report, write_resources
 from autograder.submissions import SubmissionsError, collect, prepare
 from autograder.worker import Graded, Limits
 
@@ -24,8 +28,17 @@ a flat folder of <student_id>.ipynb files, or a .zip of either. OUT receives:
   course/           the nbgrader course (gradebook.db, autograded/, ...): run nbgrader's
                     own tools there, e.g. `nbgrader formgrader` for the written answers
                     and `nbgrader export` for a grades table
+  resources.csv     what grading each submission cost: seconds, peak memory and processes, CPU-seconds
 A submission that cannot be graded gets its reason in grades.csv and the others are
-still graded. The exit code is 0 unless nothing could be graded at all.
+still graded. The exit code is 0 when every submission got a status about itself (graded,
+or what is wrong with it); a submission the grader could not grade for its own reasons (a
+lost worker, a cluster error) is tried again, and if it still fails its status says
+"not graded: ...", the command names it and exits with 3: --resume grades just those.
+
+Each submission's processes are capped together, by the kernel: time (--submission-timeout,
+--cell-timeout), memory of its processes and files (--memory-mb), processes and threads
+(--processes), CPU-seconds (--cpu-seconds), files written (--disk-mb) and output kept per
+cell (--output-kb). The caps a machine cannot give are named at start.
 
 Student code runs confined by bubblewrap (bwrap): it sees Python and its own folder,
 nothing of the course, the other students or your files, and has no network.
@@ -45,38 +58,73 @@ def parse(argv):
     grade.add_argument("submissions", type=Path, help="folder or .zip of submissions")
     grade.add_argument("--out", type=Path, required=True, help="folder for the results (must not exist, see --force)")
     grade.add_argument("--force", action="store_true", help="replace OUT if it exists (its gradebook is lost)")
+    grade.add_argument("--resume", action="store_true",
+                       help="grade into the OUT of an earlier run just the submissions it could not grade for "
+                            "its own reasons (status 'not graded: ...') and any new ones; the others keep their grades")
     grade.add_argument("--cell-timeout", type=int, default=10, metavar="S", help="seconds one cell may run (10)")
     grade.add_argument("--submission-timeout", type=int, default=300, metavar="S",
                        help="seconds one submission may take in all (300)")
-    grade.add_argument("--memory-mb", type=int, default=2048, metavar="MB", help="memory cap per submission (2048)")
+    grade.add_argument("--memory-mb", type=int, default=2048, metavar="MB",
+                       help="memory of one submission's processes and of the files they write, together (2048)")
+    grade.add_argument("--processes", type=int, default=64, metavar="N",
+                       help="processes and threads one submission may run at once (64)")
+    grade.add_argument("--cpu-seconds", type=int, default=120, metavar="S",
+                       help="CPU-seconds one submission may use, all its processes together (120)")
+    grade.add_argument("--disk-mb", type=int, default=256, metavar="MB",
+                       help="MiB of files one submission may write to its folder, and to its /tmp (256 each)")
+    grade.add_argument("--output-kb", type=int, default=1024, metavar="KB",
+                       help="KiB of output each cell keeps; the rest is cut, at no cost in points (1024)")
     where = grade.add_mutually_exclusive_group()
     where.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)), metavar="N",
                        help="grade N submissions at a time on this machine (default: the number of cores)")
     where.add_argument("--scheduler", metavar="ADDRESS",
                        help="grade on an existing Dask cluster, e.g. tcp://10.0.0.5:8786")
     args = parser.parse_args(argv)
-    for name in ("workers", "cell_timeout", "submission_timeout", "memory_mb"):
+    for name in ("workers", "cell_timeout", "submission_timeout", "memory_mb", "processes", "cpu_seconds",
+                 "disk_mb", "output_kb"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     return args
 
 
+NOT_GRADED = "not graded: "  # a status for the grader's own reasons, not the submission's
+AGAIN = "; grade it again with --resume"
+
+
 def grade(args):
     out = args.out
-    if out.exists() and any(out.iterdir()):
+    previous = {}
+    if args.resume:
+        if not (out / "grades.csv").is_file() or not (out / "course" / "gradebook.db").is_file():
+            sys.exit(f"error: --resume needs the OUT of an earlier run, with grades.csv and course/; {out} has none")
+        previous = read_statuses(out / "grades.csv")
+    elif out.exists() and any(out.iterdir()):
         if not args.force:
-            sys.exit(f"error: {out} exists and is not empty; choose another --out or add --force")
+            sys.exit(f"error: {out} exists and is not empty; choose another --out, add --force, or --resume")
         shutil.rmtree(out)
-    limits = Limits(args.cell_timeout, args.submission_timeout, args.memory_mb)
+    limits = Limits(args.cell_timeout, args.submission_timeout, args.memory_mb, output_kb=args.output_kb,
+                    processes=args.processes, cpu_seconds=args.cpu_seconds, disk_mb=args.disk_mb)
     try:
         if not args.scheduler:
             confine.check()
         out.mkdir(parents=True, exist_ok=True)
         submissions = collect(args.submissions, out)
+        statuses = {s.student_id: previous[s.student_id] for s in submissions
+                    if s.student_id in previous and not previous[s.student_id].startswith(NOT_GRADED)}
+        todo = [s for s in submissions if s.student_id not in statuses]
         with cluster.connect(workers=args.workers, scheduler=args.scheduler) as client:
+            for note in cluster.missing_caps(client):
+                print(f"note: {note}", file=sys.stderr)
             warming = cluster.warm_up(client)  # the workers load nbgrader while the course is made
-            released, kit = grading.create_course(out / "course", limits)
-            statuses = _grade(client, out / "course", submissions, released, kit, limits)
+            if args.resume:  # the same course made aside, for its released notebook and kit
+                aside = Path(tempfile.mkdtemp(dir=out, prefix="course-"))
+                try:
+                    released, kit = grading.create_course(aside / "course", limits)
+                finally:
+                    shutil.rmtree(aside)
+            else:
+                released, kit = grading.create_course(out / "course", limits)
+            statuses.update(_grade(client, out / "course", todo, released, kit, limits))
             del warming
     except (SubmissionsError, confine.ConfinementError, cluster.ClusterError, grading.CourseError) as error:
         sys.exit(f"error: {error}")
@@ -88,10 +136,10 @@ def grade(args):
         status = statuses[submission.student_id]
         result = found.get(submission.student_id) if status.startswith("graded") else None
         if result is None and status.startswith("graded"):
-            status = "nbgrader recorded no grades"
+            status = f"{NOT_GRADED}nbgrader recorded no grades for it{AGAIN}"
         feedback = out / "course" / "feedback" / submission.student_id / grading.ASSIGNMENT
         if result and feedback.is_dir():
-            shutil.copytree(feedback, out / "feedback" / submission.student_id)
+            shutil.copytree(feedback, out / "feedback" / submission.student_id, dirs_exist_ok=True)
         rows.append({"student_id": submission.student_id, "status": status,
                      "score": result.score if result else None,
                      "max_score": result.max_score if result else sum(t["points"] for t in tests),
@@ -99,9 +147,25 @@ def grade(args):
                      "manual_pending": bool(result and result.manual_pending)})
     write_grades(out / "grades.csv", rows, [t["grade_id"] for t in tests])
     write_report(out / "report.html", rows, tests)
+    write_resources(out / "resources.csv", rows, _resources, previous=out / "resources.csv")
     graded = sum(1 for r in rows if r["score"] is not None)
     print(f"graded {graded} of {len(rows)} submissions; results in {out}")
-    return 0 if graded else 1
+    failed = [r["student_id"] for r in rows if r["status"].startswith(NOT_GRADED)]
+    if failed:
+        print(f"error: {len(failed)} submissions could not be graded for the grader's own reasons (see grades.csv): "
+              f"{', '.join(failed)}; run the same command with --resume to grade just them into {out}",
+              file=sys.stderr)
+        return 3
+    return 0
+
+
+def read_statuses(path):
+    """student_id -> status in an earlier run's grades.csv."""
+    with open(path, newline="") as handle:
+        return {row["student_id"]: row["status"] for row in csv.DictReader(handle)}
+
+
+_resources = {}  # student_id -> what grading them cost (worker.Graded.usage)
 
 
 def _grade(client, course, submissions, released, kit, limits):
@@ -118,22 +182,30 @@ def _grade(client, course, submissions, released, kit, limits):
     with tqdm(total=len(submissions), initial=len(statuses), desc="grading", unit="submission",
               file=sys.stderr) as progress, grading.Recorder(course) as recorder:
         for student_id, outcome in cluster.grade_all(client, kit, jobs):
-            statuses[student_id] = _status(recorder, outcome, remarks[student_id], limits)
+            statuses[student_id] = _status(recorder, student_id, outcome, remarks[student_id], limits)
             progress.update()
     return statuses
 
 
-def _status(recorder, outcome, remarks, limits):
-    """Record one outcome in the course; return the student's status."""
+def _status(recorder, student_id, outcome, remarks, limits):
+    """Record one outcome in the course; return the student's status. What went wrong in the grader goes to stderr."""
     if not isinstance(outcome, Graded):
-        return f"grading failed on a worker: {type(outcome).__name__}: {outcome}"[:200]
+        tqdm.write(f"note: {student_id}: {type(outcome).__name__}: {outcome}"[:500], file=sys.stderr)
+        if isinstance(outcome, KilledWorker):
+            return f"{NOT_GRADED}grading it stopped the worker process again and again{AGAIN}"
+        return f"{NOT_GRADED}the grader lost the worker grading it{AGAIN}"
+    _resources[student_id] = outcome.usage
+    if outcome.detail:
+        tqdm.write(f"note: {student_id}: nbgrader said: ...{outcome.detail[-800:]}", file=sys.stderr)
     if outcome.failure:
-        return outcome.failure
+        return outcome.failure if outcome.failure != worker.GRADER_FAILED else f"{NOT_GRADED}{outcome.failure}{AGAIN}"
     try:
         nb = recorder.record(outcome)
     except Exception as error:  # noqa: BLE001 - this student is reported, the others still recorded
-        return f"the gradebook refused its grades: {type(error).__name__}: {error}"[:200]
-    remarks = remarks + grading.observations(nb, limits)
+        tqdm.write(f"note: {student_id}: the gradebook refused its grades: {type(error).__name__}: {error}"[:500],
+                   file=sys.stderr)
+        return f"{NOT_GRADED}the gradebook refused its grades{AGAIN}"
+    remarks = remarks + grading.observations(nb, limits) + outcome.breaches
     return "graded" + (f": {'; '.join(remarks)}" if remarks else "")
 
 

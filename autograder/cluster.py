@@ -2,18 +2,20 @@
 
 Either way the same task (autograder.worker.grade) runs once per submission on some
 worker, and its result comes back here, where one process records it. Dask reschedules
-the tasks of a worker that dies; a submission whose grading kills workers again and
-again (Dask's ``allowed-failures``) comes back as an error, never as a lost grade.
+the tasks of a worker that dies; a task that still fails (a submission whose grading kills
+workers again and again, Dask's ``allowed-failures``, or data lost with a worker) is tried
+once more, then comes back as an error, never as a lost grade.
 """
 
 import logging
 import sys
+import tempfile
 from contextlib import contextmanager
 
 import dask
 from distributed import Client, LocalCluster, as_completed
 
-from autograder import confine, worker
+from autograder import cgroups, confine, worker
 
 # Dask's diagnostics, made for a dashboard this cluster does not have, would take a tenth of a core in each
 # worker and in this process: its profiler samples every thread 100 times a second, its event loops are
@@ -25,6 +27,7 @@ LOCAL_CONFIG = {
     "distributed.worker.memory.monitor-interval": "1s",  # the memory limit is checked every second
 }
 IN_FLIGHT_PER_WORKER = 4  # tasks queued per worker: enough to keep it busy, few enough to bound memory
+ATTEMPTS = 2  # a submission whose task fails for the cluster's reasons is tried once more
 
 
 class ClusterError(Exception):
@@ -42,10 +45,12 @@ def connect(workers=None, scheduler=None):
         with client:
             _check_workers(client)
             yield client
-    else:
-        with dask.config.set(LOCAL_CONFIG), \
+    else:  # its workers' scratch folder is removed with it
+        with tempfile.TemporaryDirectory(prefix="autograder-dask-") as scratch, \
+                dask.config.set({**LOCAL_CONFIG, "temporary-directory": scratch}), \
                 LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                             memory_limit="2GiB", silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+                             memory_limit="2GiB", silence_logs=logging.ERROR, local_directory=scratch) as cluster, \
+                Client(cluster) as client:
             yield client
 
 
@@ -65,35 +70,58 @@ def _check_workers(client):
         raise ClusterError(f"a Dask worker cannot grade: {type(error).__name__}: {error}") from None
 
 
+def missing_caps(client):
+    """What caps the workers cannot enforce (autograder.cgroups), each said once."""
+    notes = client.run(cgroups.unavailable)
+    return list(dict.fromkeys(note for found in notes.values() for note in found))
+
+
 def warm_up(client):
     """Have every worker import the grading code now (nbgrader takes seconds); keep the futures until graded."""
     return [client.submit(worker.Limits, workers=[address], pure=False)  # unpickling it imports autograder.worker
             for address in client.scheduler_info()["workers"]]
 
 
+def _kit(kit):
+    return kit
+
+
 def grade_all(client, kit, jobs):
-    """Grade (student_id, notebook JSON) jobs; yield (student_id, Graded or the error that stopped it)."""
+    """Grade (student_id, notebook JSON) jobs; yield (student_id, Graded or the error that stopped it).
+
+    The kit is the result of a task, not scattered data: if the worker holding it is lost,
+    the scheduler computes it again elsewhere. A task that fails for the cluster's reasons
+    (its worker lost, its data gone) is submitted once more before its error is given.
+    """
     jobs = iter(jobs)
-    kit_future = client.scatter(kit, broadcast=True, hash=False)
+    kit_future = client.submit(_kit, kit, key=f"kit-{kit.key}", pure=False)
     window = IN_FLIGHT_PER_WORKER * max(1, len(client.scheduler_info()["workers"]))
     running = as_completed()
-    students = {}
+    tasks = {}  # future key -> (student_id, notebook, attempts)
+
+    def submit(student_id, notebook, attempts):
+        future = client.submit(worker.grade, kit_future, student_id, notebook, pure=False)
+        tasks[future.key] = (student_id, notebook, attempts)
+        running.add(future)
 
     def submit_next():
         for student_id, notebook in jobs:
-            future = client.submit(worker.grade, kit_future, student_id, notebook, pure=False)
-            students[future.key] = student_id
-            running.add(future)
+            submit(student_id, notebook, 1)
             return
 
     for _ in range(window):
         submit_next()
     for future in running:
-        student_id = students.pop(future.key)
+        student_id, notebook, attempts = tasks.pop(future.key)
         try:
-            yield student_id, future.result()
-        except Exception as error:  # noqa: BLE001 - a task that failed is reported, never lost
-            yield student_id, error
+            result = future.result()
+        except Exception as error:  # noqa: BLE001 - a task that failed is tried again, then reported, never lost
+            future.release()
+            if attempts < ATTEMPTS:
+                submit(student_id, notebook, attempts + 1)
+                continue
+            result = error
         future.release()
+        yield student_id, result
         submit_next()
     client.run(worker.forget, kit.key)

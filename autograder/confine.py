@@ -5,7 +5,9 @@ forks to answer the tests' calls) runs inside bubblewrap (``bwrap``): new user, 
 and mount namespaces, no capabilities, and a file system made of read-only system and
 Python folders plus the student's own folder. The course (solutions, hidden tests,
 gradebook), other students' work and the instructor's files are not there at all.
-A memory and file-size cap applies to each of its processes (``prlimit``).
+A memory, file-size and CPU-seconds cap applies to each of its processes (``prlimit``), and
+its ``/tmp`` is a tmpfs of a given size (by default the memory cap's); the caps on all its processes
+together are cgroups' (autograder.cgroups).
 """
 
 import importlib.util
@@ -54,24 +56,25 @@ def environment():
     }
 
 
-def command(argv, folder, memory_mb, writable=()):
+def command(argv, folder, memory_mb, writable=(), cpu_seconds=None, tmp_mb=None):
     """argv, run confined: only `folder` (its working directory) and `writable` can be written."""
     if shutil.which(BWRAP) is None:
         raise ConfinementError(f"bubblewrap (bwrap) is needed to confine student code; {INSTALL}")
-    wrapped = ["prlimit", f"--as={memory_mb * 2**20}", f"--fsize={memory_mb * 2**20}", "--",
+    cpu = [f"--cpu={cpu_seconds + 2}"] if cpu_seconds else []  # a backstop: cgroups count all processes together
+    wrapped = ["prlimit", f"--as={memory_mb * 2**20}", f"--fsize={memory_mb * 2**20}", *cpu, "--",
                BWRAP, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
                "--uid", "65534", "--gid", "65534", "--clearenv"]
     for name, value in environment().items():
         wrapped += ["--setenv", name, value]
     # mounts apply in order: the private /tmp first, so that folders under /tmp (a venv, a course) stay visible
-    wrapped += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    wrapped += ["--proc", "/proc", "--dev", "/dev", "--size", str((tmp_mb or memory_mb) * 2**20), "--tmpfs", "/tmp"]
     for root in _readable_roots():
         if os.path.islink(root):
             wrapped += ["--symlink", os.readlink(root), root]
         else:
             wrapped += ["--ro-bind", root, root]
     for path in _masked():  # an empty folder in its place: ipykernel then runs without a debugger
-        wrapped += ["--tmpfs", path]
+        wrapped += ["--size", "4096", "--tmpfs", path]
     for path in (folder, *writable):
         wrapped += ["--bind", str(path), str(path)]
     return [*wrapped, "--chdir", str(folder), "--", *argv]

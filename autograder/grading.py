@@ -6,6 +6,7 @@ Submissions are graded elsewhere (autograder.worker); this process is the gradeb
 only writer, and records each result as `nbgrader autograde` would have.
 """
 
+import re
 import shutil
 import warnings
 from contextlib import contextmanager
@@ -20,6 +21,7 @@ from nbgrader.preprocessors import SaveAutoGrades
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import SAWarning
 
+from autograder.outputs import describe, is_cut_mark
 from autograder.worker import ASSIGNMENT, COURSE_ID, Kit, nbgrader_api
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,8 +41,12 @@ c.CourseDirectory.course_id = "dropout-module"
 c.Execute.timeout = {timeout}              # seconds per cell: an endless loop fails its cell only
 c.Execute.interrupt_on_timeout = True
 c.TrustedExecute.submission_timeout = {submission_timeout}  # seconds per notebook, cells and tests
-c.TrustedExecute.memory_mb = {memory_mb}   # memory cap of each process of the student's kernel
-c.LimitOutput.max_lines = {max_lines}      # an output flood is cut, the rest still graded
+c.TrustedExecute.memory_mb = {memory_mb}   # memory cap of the student's kernel: processes and files together
+c.TrustedExecute.processes = {processes}   # processes and threads of the student's kernel together
+c.TrustedExecute.cpu_seconds = {cpu_seconds}  # CPU-seconds of the student's kernel together
+c.TrustedExecute.disk_mb = {disk_mb}       # MiB its work folder may hold
+c.TrustedExecute.output_bytes = {output_bytes}  # bytes of output each cell keeps (autograder.outputs)
+c.LimitOutput.max_lines = {max_lines}      # and lines of it shown
 # nbgrader's sanitizing steps; its cell-metadata check runs once, after execution (the grader rebuilt every
 # submission on the released notebook, so the metadata it would check first is the course's own)
 c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells]
@@ -71,7 +77,9 @@ def create_course(course, limits):
     """An nbgrader course in `course` with the exercise generated and recorded; return (released notebook, Kit)."""
     shutil.copytree(ROOT / "solutions" / ASSIGNMENT, course / "source" / ASSIGNMENT)
     config = COURSE_CONFIG.format(timeout=limits.cell_seconds, submission_timeout=limits.submission_seconds,
-                                  memory_mb=limits.memory_mb, max_lines=limits.max_lines)
+                                  memory_mb=limits.memory_mb, max_lines=limits.max_lines,
+                                  output_bytes=limits.output_kb * 2**10, processes=limits.processes,
+                                  cpu_seconds=limits.cpu_seconds, disk_mb=limits.disk_mb)
     (course / "nbgrader_config.py").write_text(config)
     create_gradebook(course / "gradebook.db")
     try:
@@ -191,6 +199,9 @@ class Recorder:
         self.gradebook.close()
 
 
+NEVER_RETURNED = re.compile(r"(\w+) never returned")
+
+
 def observations(nb, limits):
     """What grading saw in the executed notebook: timeouts, memory, output floods, errors in answers."""
     seen = []
@@ -198,13 +209,23 @@ def observations(nb, limits):
         meta = cell.metadata.get("nbgrader", {})
         outputs = cell.get("outputs", [])
         errors = [o.ename for o in outputs if o.output_type == "error"]
-        if "CellTimeoutError" in errors:  # its KeyboardInterrupt, when recorded, is the timeout's doing
+        never = [m.group(1) for o in outputs if o.output_type == "error"
+                 for m in [NEVER_RETURNED.match(str(o.get("evalue", "")))] if m]
+        if any(o.output_type == "error" and "did not stop when interrupted" in str(o.get("evalue")) for o in outputs):
+            seen.append(f"a cell ran longer than {limits.cell_seconds} s and did not stop when interrupted")
+        elif "CellTimeoutError" in errors:  # its KeyboardInterrupt, when recorded, is the timeout's doing
             seen.append(f"a cell ran longer than {limits.cell_seconds} s")
+        elif never:
+            seen.append(f"never returned from {never[0]}")
+        elif any(o.output_type == "error" and "[Errno 28]" in str(o.get("evalue")) for o in outputs):
+            seen.append(f"wrote more than {limits.disk_mb} MiB of files: its folder or /tmp was full")
         elif "MemoryError" in errors:
             seen.append(f"a cell ran out of memory (cap {limits.memory_mb} MiB)")
         elif errors and meta.get("solution"):
             seen.append(f"{errors[0]} in {meta['grade_id']}")
-        if any(o.output_type == "stream" and o.text.endswith("... Output truncated ...") for o in outputs):
+        if any(is_cut_mark(o) for o in outputs):
+            seen.append(f"a cell printed more than {describe(limits.output_kb * 2**10)}: output cut")
+        elif any(o.output_type == "stream" and o.text.endswith("... Output truncated ...") for o in outputs):
             seen.append(f"output cut at {limits.max_lines} lines")
     return list(dict.fromkeys(seen))
 

@@ -67,3 +67,31 @@ def write_report(path, rows, tests):
 <table id="attention"><tr><th>student</th><th>status</th></tr>{items}</table>
 </body></html>
 """)
+
+
+RESOURCES = {"seconds": 1, "memory_mb": 0, "processes": 0, "cpu_seconds": 2}  # column -> decimals
+
+
+def write_resources(path, rows, usage, previous=None):
+    """resources.csv: per student, the seconds grading took, peak memory (MiB) and processes, CPU-seconds.
+
+    Students not graded in this run keep the figures of the run before (`previous`, the same file).
+    """
+    kept = {}
+    if previous is not None and previous.is_file():
+        with open(previous, newline="") as handle:
+            kept = {row["student_id"]: row for row in csv.DictReader(handle)}
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["student_id", *RESOURCES])
+        for row in rows:
+            student = row["student_id"]
+            if student in usage:
+                figures = [_figure(usage[student].get(name), digits) for name, digits in RESOURCES.items()]
+            else:
+                figures = [kept.get(student, {}).get(name, "") for name in RESOURCES]
+            writer.writerow([student, *figures])
+
+
+def _figure(value, digits):
+    return "" if value is None else f"{value:.{digits}f}"

@@ -6,8 +6,11 @@ socket in the kernel's own folder. Student code can change anything in its own p
 (NumPy, the checks module, builtins); none of it reaches the grader. Only JSON and raw
 numeric array buffers come back, rebuilt with ``np.frombuffer`` from a checked numeric
 dtype; any other object stays in the student's process and is represented by an opaque
-handle. A message may not exceed MAX_MESSAGE bytes. A child that hangs or dies is
-replaced by a new fork of the kernel, so one bad call costs only its own check.
+handle. A message may not exceed MAX_MESSAGE bytes. A child that dies is replaced by a
+new fork of the kernel, so one bad call costs only its own check. A function that never
+returns is found out once: its child is ended at once, and later calls of it fail without
+waiting (``never returned``), as do later cells of the notebook that call a function the
+cell timeout interrupted (`give_up_interrupted`).
 """
 
 import builtins
@@ -140,6 +143,7 @@ class Sandbox:
         self.path = os.path.join(folder, "calls.sock")
         self.listener = self.connection = None
         self.unavailable = None  # why the kernel cannot answer at all
+        self.hung = {}  # name of a function that never returned -> what its later calls say
 
     def _start(self):
         if self.unavailable:
@@ -163,12 +167,22 @@ class Sandbox:
         except (TimeoutError, EOFError, MessageTooLarge, ValueError, struct.error) as error:
             self.close()
             if isinstance(error, TimeoutError):
-                raise TimeoutError(f"your code did not answer within {timeout} s") from None
+                raise TimeoutError(f"never returned: stopped after {timeout} s") from None
             if isinstance(error, MessageTooLarge):
                 raise ValueError(f"your function returned more than {MAX_MESSAGE // 2**20} MiB of data") from None
             raise RuntimeError("your code's process stopped (it exited or crashed)") from None
 
+    def _never_returned(self, name, seconds):
+        """The child stuck in name is ended now; later calls of name fail at once."""
+        self.close()
+        self.kernel.execute("__import__('autograder.sandbox').sandbox.end_child()", silent=True, store_history=False)
+        self.hung[name] = (f"{name} never returned in an earlier check (stopped after {seconds} s), "
+                           "so it is not called again")
+        return TimeoutError(f"{name} never returned: stopped after {seconds} s")
+
     def call(self, name, args, kwargs):
+        if name in self.hung:
+            raise TimeoutError(self.hung[name])
         if self.connection is None:
             self._start()
         buffers = []
@@ -177,7 +191,12 @@ class Sandbox:
             _send(self.connection.fileno(), request, buffers)
         except OSError:  # the child is gone; the reply's absence says so
             pass
-        reply, buffers = self._reply(self.timeout + MARGIN)
+        try:
+            reply, buffers = self._reply(self.timeout + MARGIN)
+        except TimeoutError:  # it blocked its own alarm
+            raise self._never_returned(name, self.timeout + MARGIN) from None
+        if reply.get("timed_out"):
+            raise self._never_returned(name, self.timeout)
         for index, after in decode(reply["changed"], buffers).items():  # in-place changes, made visible
             arg = args[int(index)]
             if isinstance(arg, np.ndarray) and isinstance(after, np.ndarray) and after.shape == arg.shape:
@@ -222,13 +241,43 @@ def _changed(before, after):
 _child = None  # kernel side: the child answering calls now
 
 
-def fork_server(path, namespace, timeout):
-    """Kernel side: end the previous child, fork one that answers calls on the socket at path, return at once."""
+def end_child():
+    """Kernel side: end the child answering calls, if any."""
     global _child
     if _child is not None:
         os.kill(_child, signal.SIGKILL)
         os.waitpid(_child, 0)
         _child = None
+
+
+def give_up_interrupted(namespace, seconds):
+    """Kernel side, after a cell's timeout: the notebook's function it was stuck in fails at once from now on.
+
+    The interrupt's traceback (IPython keeps it in sys.last_traceback) shows where the cell
+    was; the innermost frame running a function of the notebook's namespace names it.
+    """
+    if getattr(sys, "last_type", None) is not KeyboardInterrupt:
+        return  # the cell caught the interrupt, or ended otherwise: nothing was left stuck
+    stuck, frame = None, sys.last_traceback
+    while frame is not None:
+        code = frame.tb_frame.f_code
+        if getattr(namespace.get(code.co_name), "__code__", None) is code:
+            stuck = code.co_name
+        frame = frame.tb_next
+    if stuck is None:
+        return
+
+    def never_returned(*args, **kwargs):
+        raise TimeoutError(f"{stuck} never returned in an earlier cell (stopped after {seconds} s), "
+                           "so it is not called again")
+
+    namespace[stuck] = never_returned
+
+
+def fork_server(path, namespace, timeout):
+    """Kernel side: end the previous child, fork one that answers calls on the socket at path, return at once."""
+    global _child
+    end_child()
     pid = os.fork()
     if pid:
         _child = pid
@@ -247,7 +296,11 @@ def fork_server(path, namespace, timeout):
 
 def _answer(fd, namespace, timeout):
     """Answer calls of the functions in namespace until the grader closes the connection."""
+    timed_out = False
+
     def alarm(signum, frame):
+        nonlocal timed_out
+        timed_out = True
         raise TimeoutError(f"ran longer than {timeout} s")
 
     signal.signal(signal.SIGALRM, alarm)
@@ -260,6 +313,7 @@ def _answer(fd, namespace, timeout):
         args, kwargs = decode(request["args"], buffers, handles), decode(request["kwargs"], buffers, handles)
         mutable = {i: a.copy() for i, a in enumerate(args) if isinstance(a, np.ndarray) or type(a) is dict}
         reply, buffers = {}, []
+        timed_out = False
         signal.alarm(timeout)
         try:
             reply["returned"] = encode(namespace[request["name"]](*args, **kwargs), buffers, handles)
@@ -272,6 +326,10 @@ def _answer(fd, namespace, timeout):
             reply["raised"] = (type(error).__name__, str(error)[:2000])
         finally:
             signal.alarm(0)
-        changed = {str(i): args[i] for i, before in mutable.items() if _changed(before, args[i])}
-        reply["changed"] = encode(changed, buffers, handles)
+        if timed_out:
+            reply = {"timed_out": True, "changed": {"__dict__": {}}}
+            buffers = []
+        else:
+            changed = {str(i): args[i] for i, before in mutable.items() if _changed(before, args[i])}
+            reply["changed"] = encode(changed, buffers, handles)
         _send(fd, reply, buffers)

@@ -8,13 +8,20 @@ own checks, calling the student's functions in a process forked from that kernel
 Its outcome becomes the cell's output, which nbgrader's SaveAutoGrades scores as usual:
 no output is full marks, an error is zero. Each notebook gets a kernel of its own, started
 while the notebook before it was graded (SpareKernel).
+
+What a notebook may cost is bounded from outside it: at its submission timeout a watchdog
+kills every process of its kernel, whatever they do; a cell that ignores the interrupt
+at its timeout gets a new kernel, which runs the cells before it again; a function a cell's
+timeout interrupted fails at once in later cells and checks (autograder.sandbox).
 """
 
 import asyncio
 import atexit
 import builtins
+import functools
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
@@ -24,13 +31,14 @@ from contextlib import contextmanager
 
 import numpy as np
 from jupyter_client import AsyncKernelManager
-from jupyter_core.utils import run_sync
-from nbclient.exceptions import DeadKernelError
+from jupyter_core.utils import ensure_async, run_sync
+from nbclient.exceptions import CellControlSignal, CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Integer, Unicode
 
-from autograder import confine, dropout_checks
+from autograder import cgroups, confine, dropout_checks
+from autograder.outputs import OutputBudget, coalesce
 from autograder.sandbox import Sandbox
 
 TRUSTED = {"np": np, **{name: getattr(dropout_checks, name) for name in dir(dropout_checks) if not name.startswith("_")}}
@@ -56,26 +64,58 @@ def run_test(source, sandbox):
     return []
 
 
-class ConfinedKernelManager(AsyncKernelManager):
-    """A kernel started confined (autograder.confine): it talks over Unix sockets in a folder of its own."""
+WORK_MOUNT = "autograder-work-"  # the source name of a kernel's folder mount, then the grading process's id
 
-    memory_mb = Integer(2048, help="Memory cap of the kernel's processes, in MiB.").tag(config=True)
+
+@functools.cache
+def _sweep_once():
+    """Once per process: what grading processes that were killed left (mounted folders, cgroups) is removed."""
+    for line in open("/proc/mounts").read().splitlines():
+        source, point = line.split()[:2]
+        owner = source[len(WORK_MOUNT):]
+        if source.startswith(WORK_MOUNT) and owner.isdigit() and not cgroups.alive(int(owner)):
+            subprocess.run(["umount", "--lazy", point], check=False)
+            shutil.rmtree(os.path.dirname(point), ignore_errors=True)
+    cgroups.sweep()
+
+
+class ConfinedKernelManager(AsyncKernelManager):
+    """A kernel started confined (autograder.confine), in a cgroup of its own when there can be one
+    (autograder.cgroups); it talks over Unix sockets in a folder of its own."""
+
+    memory_mb = Integer(2048, help="Memory cap of the kernel's processes and files together, in MiB.").tag(config=True)
+    processes = Integer(64, help="Cap on the kernel's processes and threads together.").tag(config=True)
+    cpu_seconds = Integer(120, help="CPU-seconds the kernel's processes may use together.").tag(config=True)
+    disk_mb = Integer(256, help="MiB its /tmp may hold, and its work folder (a tmpfs of that size, as root).").tag(
+        config=True)
     runtime = Unicode("", help="Folder of the connection file and the kernel's sockets.")
     work = Unicode("", help="The kernel's working folder: the start's cwd, else work/ in its runtime folder.")
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.transport = "ipc"  # no network inside the sandbox: the kernel listens on Unix sockets
+        self.group = self.mounted = None
 
     async def _async_pre_start_kernel(self, **kw):
-        self.runtime = tempfile.mkdtemp(prefix="kernel-")
-        self.connection_file = os.path.join(self.runtime, "kernel.json")
-        self.ip = os.path.join(self.runtime, "ipc")
-        self.work = kw.get("cwd") or os.path.join(self.runtime, "work")  # its working folder, writable
-        os.makedirs(self.work, exist_ok=True)
-        self.kernel_spec.interrupt_mode = "message"  # a signal cannot cross into the sandbox; a message can
+        if not self.runtime:  # else a restart: the same folders, sockets and group
+            self.runtime = tempfile.mkdtemp(prefix="kernel-")
+            self.connection_file = os.path.join(self.runtime, "kernel.json")
+            self.ip = os.path.join(self.runtime, "ipc")
+            self.work = kw.get("cwd") or os.path.join(self.runtime, "work")  # its working folder, writable
+            os.makedirs(self.work, exist_ok=True)
+            _sweep_once()
+            if not kw.get("cwd") and os.geteuid() == 0:  # its files count towards its memory, up to disk_mb
+                subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={self.disk_mb}m,mode=0700",
+                                f"{WORK_MOUNT}{os.getpid()}", self.work], check=True)
+                self.mounted = self.work
+            if not cgroups.unavailable():
+                self.group = cgroups.Group(cgroups.Caps(self.memory_mb, self.processes, self.cpu_seconds))
+            self.kernel_spec.interrupt_mode = "message"  # a signal cannot cross into the sandbox; a message can
         cmd, kw = await super()._async_pre_start_kernel(**kw)
-        cmd = confine.command(cmd, self.work, self.memory_mb, writable=[self.runtime])
+        cmd = confine.command(cmd, self.work, self.memory_mb, writable=[self.runtime], cpu_seconds=self.cpu_seconds,
+                              tmp_mb=self.disk_mb)
+        if self.group is not None:
+            cmd = self.group.command(cmd)
         kw.update(env=confine.environment(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         return cmd, kw
 
@@ -83,10 +123,28 @@ class ConfinedKernelManager(AsyncKernelManager):
         try:
             await super()._async_cleanup_resources(restart=restart)
         finally:
+            if self.group is not None:
+                self.group.kill()
             if self.runtime and not restart:
+                if self.group is not None:
+                    self.group.remove()
+                if self.mounted:
+                    subprocess.run(["umount", "--lazy", self.mounted], check=False)
                 shutil.rmtree(self.runtime, ignore_errors=True)
 
     cleanup_resources = _async_cleanup_resources  # jupyter_client binds its public name to its own function
+
+    def kill_now(self):
+        """Kill the kernel and every process it started (its PID namespace ends with it, its cgroup); any thread."""
+        process = getattr(self.provisioner, "process", None)
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+        if self.group is not None:
+            self.group.kill()
+
+    def usage(self):
+        """Peak memory and processes, CPU-seconds, and the caps the kernel's processes hit (none without a group)."""
+        return (self.group.usage(), self.group.breaches()) if self.group is not None else ({}, [])
 
     async def _async_wait(self, pollinterval=0.01):
         """Wait for the kernel's end, looking every 10 ms (jupyter_client: 100 ms); grading waits for it."""
@@ -142,21 +200,101 @@ class SubmissionTimeout(Exception):
     """The notebook used up its time (TrustedExecute.submission_timeout)."""
 
 
+class Outcome:
+    """What grading a notebook met that the grader, not nbgrader, knows: set in the grading thread."""
+
+    def __init__(self):
+        self.expired = False  # the watchdog killed the kernel at the submission timeout
+        self.usage = {}  # peak memory and processes, CPU-seconds of the kernel (autograder.cgroups)
+        self.breaches = []  # the caps its processes hit, in an instructor's words
+
+
+def outcome():
+    """The Outcome of the last notebook graded in this thread."""
+    return getattr(_thread, "outcome", None) or Outcome()
+
+
+def _timed_out(cell):
+    return any(o.get("output_type") == "error" and o.get("ename") == "CellTimeoutError" for o in cell.get("outputs", []))
+
+
+IGNORED = ("the cell ran longer than {} s and did not stop when interrupted: its kernel was restarted and the "
+           "cells before it run again")
+
+
 class TrustedExecute(Execute):
     """Execute the notebook confined and without its tests, then decide every test outside the student's reach."""
 
-    memory_mb = Integer(2048, help="Memory cap of each process of the student's kernel, in MiB.").tag(config=True)
+    memory_mb = Integer(2048, help="Memory cap of the student's kernel, in MiB.").tag(config=True)
+    processes = Integer(64, help="Cap on the processes and threads of the student's kernel.").tag(config=True)
+    cpu_seconds = Integer(120, help="CPU-seconds the student's kernel may use.").tag(config=True)
+    disk_mb = Integer(256, help="MiB the kernel's work folder may hold.").tag(config=True)
     submission_timeout = Integer(300, help="Seconds one notebook may take, cells and tests together.").tag(config=True)
+    output_bytes = Integer(2**20, help="Bytes of output each cell keeps; the rest is cut (autograder.outputs).").tag(
+        config=True)
 
     def __init__(self, **kwargs):
         kwargs.setdefault("kernel_manager_class", ConfinedKernelManager)
         kwargs.setdefault("shutdown_kernel", "immediate")  # the kernel's state is of no further use
-        kwargs.setdefault("coalesce_streams", True)  # one output per stream, however the kernel chunked it
+        kwargs["coalesce_streams"] = False  # nbclient's is quadratic in a line's length; coalesced here instead
         super().__init__(**kwargs)
+        self.budget = OutputBudget(self.output_bytes)
+
+    def process_message(self, msg, cell, cell_index):
+        """nbclient's handling of a kernel message, for no more output than the cell's budget."""
+        if not self.budget.admit(msg, cell_index):
+            return None
+        try:
+            return super().process_message(msg, cell, cell_index)
+        except CellControlSignal:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError):  # a malformed message from a tampered kernel
+            return None
+
+    async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
+        """nbclient's cell execution, and what a timeout needs; then streams coalesced and a cut marked."""
+        try:
+            cell = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        except CellTimeoutError:  # interrupted at its timeout, and still busy: its code ignores the interrupt
+            cell.outputs.append(new_output("error", ename="CellTimeoutError", evalue=IGNORED.format(self.timeout),
+                                           traceback=[f"CellTimeoutError: {IGNORED.format(self.timeout)}"]))
+            await self._restart(cell_index)
+        else:
+            if cell.cell_type != "code":
+                return cell
+            if _timed_out(cell):
+                await self._run_quietly("__import__('autograder.sandbox').sandbox.give_up_interrupted("
+                                        f"globals(), {self.timeout})")
+        cell.outputs = coalesce(cell.outputs)
+        mark = self.budget.mark(cell_index)
+        if mark is not None:
+            cell.outputs.append(mark)
+        return cell
+
+    execute_cell = run_sync(async_execute_cell)  # nbclient binds its public name to its own function
+
+    async def _run_quietly(self, code, cell=None):
+        """Run code in the kernel, its outputs unrecorded; wait for it as for a cell."""
+        msg_id = await ensure_async(self.kc.execute(code, silent=cell is None, store_history=cell is not None,
+                                                    stop_on_error=False))
+        await self.async_wait_for_reply(msg_id, cell)
+
+    async def _restart(self, index):
+        """A new kernel, in which the cells before index run again (but those that timed out)."""
+        await ensure_async(self.km.restart_kernel(now=True))
+        try:
+            await ensure_async(self.kc.wait_for_ready(timeout=self.startup_timeout))
+        except RuntimeError:  # the new kernel does not answer either
+            raise DeadKernelError("Kernel died") from None
+        for before in self.nb.cells[:index]:
+            self._check_deadline()
+            if before.cell_type == "code" and before.source.strip() and not _timed_out(before):
+                await self._run_quietly(before.source, before)
 
     def _start_kernel(self):
         name = {"kernel_name": self.kernel_name} if self.kernel_name else {}  # else the manager's default
-        km = self.kernel_manager_class(config=self.config, memory_mb=self.memory_mb, **name)
+        km = self.kernel_manager_class(config=self.config, memory_mb=self.memory_mb, processes=self.processes,
+                                       cpu_seconds=self.cpu_seconds, disk_mb=self.disk_mb, **name)
         run_sync(km.start_kernel)(extra_arguments=self.extra_arguments)
         return km
 
@@ -180,23 +318,45 @@ class TrustedExecute(Execute):
 
     def preprocess(self, nb, resources):
         self.deadline = time.monotonic() + self.submission_timeout
+        self.budget = OutputBudget(self.output_bytes)
+        self.outcome = _thread.outcome = Outcome()
         self.tests = {index: cell.source for index, cell in enumerate(nb.cells) if is_test(cell)}
         for index in self.tests:
             nb.cells[index].source = ""
+        done = threading.Event()
+        watchdog = threading.Thread(target=self._watch, args=(done,), daemon=True)
+        watchdog.start()
         try:
             return super().preprocess(nb, resources)
         finally:
+            done.set()
             for index, source in self.tests.items():
                 nb.cells[index].source = source
+
+    def _watch(self, done):
+        """The watchdog: at the submission timeout, or past its CPU-seconds, end every process of the kernel."""
+        while not done.wait(0.25):
+            km = getattr(self, "km", None)
+            group = getattr(km, "group", None)
+            over_time = time.monotonic() > self.deadline
+            if over_time or (group is not None and group.cpu_seconds() > self.cpu_seconds):
+                self.outcome.expired = over_time
+                if km is not None:
+                    km.kill_now()
+                return
 
     @contextmanager
     def setup_kernel(self, **kwargs):
         self.kernel_name = self.kernel_name or self.nb.metadata.get("kernelspec", {}).get("name", "")
-        key = (self.kernel_name, self.memory_mb, tuple(self.extra_arguments))
+        key = (self.kernel_name, self.memory_mb, self.processes, self.cpu_seconds, self.disk_mb,
+               tuple(self.extra_arguments))
         self.km = _spare().take(key, self._start_kernel, self.resources.get("metadata", {}).get("path"))
         with super().setup_kernel(**kwargs):
-            yield
-            self.decide_tests()  # every cell has run, and the kernel still holds the student's functions
+            try:
+                yield
+                self.decide_tests()  # every cell has run, and the kernel still holds the student's functions
+            finally:
+                self.outcome.usage, self.outcome.breaches = self.km.usage()
 
     def decide_tests(self):
         """Each test cell's outputs, from running it here against the student's functions."""

@@ -12,6 +12,7 @@ import logging
 import shutil
 import tempfile
 import threading
+import time
 import uuid
 import warnings
 import weakref
@@ -40,6 +41,10 @@ class Limits:
     submission_seconds: int = 300
     memory_mb: int = 2048
     max_lines: int = 1000
+    output_kb: int = 1024
+    processes: int = 64
+    cpu_seconds: int = 120
+    disk_mb: int = 256
 
 
 @dataclass
@@ -61,6 +66,9 @@ class Graded:
     failure: str | None = None
     notebook: str | None = None
     feedback: str | None = None
+    detail: str | None = None  # for the instructor's console: what nbgrader said when it failed
+    breaches: list = field(default_factory=list)  # the caps its processes hit (autograder.cgroups)
+    usage: dict = field(default_factory=dict)  # wall seconds, peak memory and processes, CPU-seconds
 
 
 class _Course:
@@ -148,16 +156,16 @@ def nbgrader_api(root):
 def _reason(result, limits):
     """Why nbgrader could not autograde, in the instructor's terms."""
     text = (result.get("log") or "") + (result.get("error") or "")
-    if "SubmissionTimeout" in text:
+    if "SubmissionTimeout" in text or trusted.outcome().expired:
         return f"grading stopped after {limits.submission_seconds} s"
     if "DeadKernelError" in text or "Kernel died" in text:
         return "the kernel died: the notebook ends or crashes its own Python process"
     if "MemoryError" in text:
         return f"out of memory (cap {limits.memory_mb} MiB)"
-    lines = [line for line in (result.get("error") or text).splitlines() if line.strip()]
-    return f"nbgrader could not grade it: {(lines or ['no output'])[-1][:150]}"
+    return GRADER_FAILED
 
 
+GRADER_FAILED = "nbgrader failed on it"
 _one_at_a_time = threading.Lock()
 
 
@@ -168,7 +176,13 @@ def grade(kit, student_id, notebook):
     and deletes an environment variable of the whole process (NBGRADER_EXECUTION).
     """
     with _one_at_a_time:
-        return _grade(kit, student_id, notebook)
+        start = time.monotonic()
+        graded = _grade(kit, student_id, notebook)
+        found = trusted.outcome()
+        graded.breaches, graded.usage = found.breaches, {**found.usage, "seconds": time.monotonic() - start}
+        if graded.failure and found.breaches and not found.expired:
+            graded.failure = f"its kernel was stopped: it {'; '.join(found.breaches)}"
+        return graded
 
 
 def _grade(kit, student_id, notebook):
@@ -185,7 +199,9 @@ def _grade(kit, student_id, notebook):
             result = api.autograde(ASSIGNMENT, student_id)
             autograded = root / "autograded" / student_id / path
             if not result["success"] or not autograded.exists():
-                return Graded(student_id, failure=_reason(result, kit.limits))
+                failure = _reason(result, kit.limits)
+                detail = (result.get("log") or result.get("error") or "")[-2000:] if failure == GRADER_FAILED else None
+                return Graded(student_id, failure=failure, detail=detail)
             graded = Graded(student_id, notebook=autograded.read_text())
             feedback = root / "feedback" / student_id / path.with_suffix(".html")
             if api.generate_feedback(ASSIGNMENT, student_id)["success"] and feedback.exists():

@@ -10,6 +10,7 @@ from nbgrader.api import Gradebook
 
 from conftest import ROOT
 from test_grade_command import digest, grade, grade_command, rows_of, write_batch, write_full_batch
+from test_hostile_grading import left_by_dead_processes
 
 KILL_BATCH = ("solution", "stubs", "no_division", "cs231n_seed", "old_format", "tampered_tests", "import_error",
               "output_flood", "cheat_patch_numpy", "cheat_always_equal", "cheat_redefine_checks", "cheat_hard_coded")
@@ -88,3 +89,4 @@ def test_a_worker_killed_mid_batch_loses_no_grade(batch, cluster, tmp_path):
     with Gradebook(f"sqlite:///{out / 'course' / 'gradebook.db'}") as gradebook:
         recorded = [s.student.id for s in gradebook.find_assignment("dropout").submissions]
     assert sorted(recorded) == sorted(KILL_BATCH), "every student recorded exactly once"
+    assert left_by_dead_processes() == [], "the killed worker's cgroups or folders were not removed by its successor"
