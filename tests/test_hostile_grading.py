@@ -28,8 +28,9 @@ MARK = "hostile-daemon-3f1c"  # in the command line of the daemon a submission l
 FORWARD_FOREVER = answer_source("dropout_forward").replace(
     '    p, mode = dropout_param["p"], dropout_param["mode"]',
     '    while True:\n        pass\n    p, mode = dropout_param["p"], dropout_param["mode"]')
-BACKWARD_TESTS = ("test_backward_applies_mask", "test_backward_numeric_gradient", "test_backward_test_mode",
-                  "test_no_in_place_updates")
+# The checks that call dropout_backward: what a notebook without it loses.
+BACKWARD_TESTS = ("test_backward_applies_mask", "test_backward_mask_without_seed", "test_backward_numeric_gradient",
+                  "test_backward_test_mode", "test_no_in_place_updates")
 
 
 def after_answers(code):
@@ -80,7 +81,7 @@ EXPECTED = {  # student: (status, autograded points)
     "spinner": ("graded: a cell printed more than 1 MiB: output cut", AUTO_POINTS),
     "binary_junk": ("graded: a cell printed more than 1 MiB: output cut", AUTO_POINTS),
     "huge_image": ("graded: a cell printed more than 1 MiB: output cut", AUTO_POINTS),
-    "forward_forever": ("graded: never returned from dropout_forward; a cell ran longer than 3 s", WITHOUT_FORWARD),
+    "forward_forever": ("graded: a cell ran longer than 3 s; never returned from dropout_forward", WITHOUT_FORWARD),
     "ignores_sigint": ("graded: a cell ran longer than 3 s and did not stop when interrupted", NO_BACKWARD),
     "sleeps_in_c": ("graded: a cell ran longer than 3 s and did not stop when interrupted", AUTO_POINTS),
     "fork_bomb": ("graded: started more than 64 processes or threads", 0),
