@@ -28,7 +28,8 @@ ENGLISH_THEME_STRINGS = ["Search this book", "Contents", "Back to top", "Skip to
                          "next page", "Download this page", "Print to PDF", "Fullscreen mode", "Color mode",
                          "Toggle primary sidebar", "Toggle secondary sidebar", "Show code cell", "Link to this heading",
                          "The dropout module authors"]
-UPDATE = "run `make translations`, then translate them in the file named"
+UPDATE = ("run `make translations`, then translate the new (empty) and changed (fuzzy) messages in "
+          "locales/ko/LC_MESSAGES/<catalogue>.po")
 
 
 def catalogue(path):
@@ -46,7 +47,8 @@ def test_every_message_is_translated_and_none_is_fuzzy(po):
     assert messages, f"{po} has no messages"
     untranslated = [m.id for m in messages if not m.string]
     fuzzy = [m.id for m in messages if m.fuzzy]
-    assert not untranslated, f"{len(untranslated)} untranslated messages in {po.relative_to(ROOT)}: {untranslated}"
+    assert not untranslated, (f"{len(untranslated)} untranslated messages in {po.relative_to(ROOT)} "
+                              f"(follow locales/ko/glossary.md): {untranslated}")
     assert not fuzzy, (f"{len(fuzzy)} fuzzy messages (the English changed) in {po.relative_to(ROOT)}: {fuzzy}; "
                        "check each translation and remove its `#, fuzzy` line")
 
@@ -72,7 +74,7 @@ def fresh_templates(built_book, tmp_path_factory):
 def test_catalogues_hold_exactly_the_english_messages_of_today(fresh_templates):
     templates = {p.relative_to(fresh_templates).with_suffix("").as_posix(): p for p in fresh_templates.rglob("*.pot")}
     chapters = {p.relative_to(CATALOGUES).with_suffix("").as_posix(): p for p in (CATALOGUES / "book").rglob("*.po")}
-    assert set(templates) == set(chapters), f"catalogues missing or left over: {set(templates) ^ set(chapters)}; {UPDATE}"
+    assert set(templates) == set(chapters), f"catalogues missing or left over: {set(templates) ^ set(chapters)}: {UPDATE}"
     stale = {}
     for domain, pot in templates.items():
         english = {m.id for m in catalogue(pot) if m.id}
@@ -80,7 +82,7 @@ def test_catalogues_hold_exactly_the_english_messages_of_today(fresh_templates):
         if english != translated:
             stale[domain] = {"new or changed in English": sorted(english - translated),
                              "no longer in English": sorted(translated - english)}
-    assert not stale, f"the catalogues are older than the English sources ({UPDATE}): {stale}"
+    assert not stale, f"the catalogues are older than the English sources: {UPDATE}: {stale}"
 
 
 def numbers(html):
