@@ -73,7 +73,10 @@ def _configure(app, config):
 
 
 def _add_switcher_links(app, pagename, templatename, context, doctree):
-    context["other_editions"] = other_editions(app.config.language or "en", pagename)
+    context["other_editions"] = editions = other_editions(app.config.language or "en", pagename)
+    # the same links for browsers and search engines: <link rel="alternate" hreflang>
+    context["metatags"] = context.get("metatags", "") + "".join(
+        f'\n<link rel="alternate" hreflang="{lang}" href="{href}" />' for lang, _, href in editions)
 
 
 def _add_stylesheet(app, config):
