@@ -207,3 +207,23 @@ def test_translations_use_the_glossary_terms():
                         and korean not in message.string:
                     off.append(f"{po.name}: {english!r} -> {korean!r} not in {message.string!r}")
     assert not off, "\n".join(off)
+
+
+def test_a_missing_glyph_fails_the_strict_build(tmp_path):
+    """With the book's execution settings, a figure that draws Hangul in a font without it
+    (matplotlib's "Glyph ... missing" warning, on the cell's stderr) fails `-W`."""
+    import yaml
+
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    (tmp_path / "_config.yml").write_text(yaml.safe_dump({"title": "t", "execute": config["execute"]}))
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: index\n")
+    (tmp_path / "index.md").write_text(
+        "---\njupytext:\n  text_representation:\n    extension: .md\n    format_name: myst\n"
+        "kernelspec:\n  display_name: Python 3\n  language: python\n  name: python3\n---\n# T\n\n"
+        "```{code-cell} ipython3\nimport matplotlib.pyplot as plt\nplt.title('유지 확률')\n```\n")
+    result = subprocess.run([Path(sys.executable).parent / "jupyter-book", "build", str(tmp_path), "-W", "-n",
+                             "--keep-going"], capture_output=True, text=True)
+    assert result.returncode != 0 and "stderr was found in the cell outputs" in result.stdout + result.stderr, \
+        result.stdout[-3000:]
+    executed = (tmp_path / "_build" / "jupyter_execute" / "index.ipynb").read_text()
+    assert "Glyph" in executed and "missing from font" in executed, "the cell's stderr is not the missing glyph"
