@@ -39,18 +39,21 @@ def other_editions(language, pagename):
 
 
 def _compile(language, catalogue):
+    """Compile a catalogue of ours when its .po is newer than its .mo; True if it was."""
     po = LOCALES / language / "LC_MESSAGES" / f"{catalogue}.po"
-    if po.exists():
-        info = CatalogInfo(str(po.parent), catalogue, "utf-8")
-        if info.is_outdated():
-            info.write_mo(language)
+    info = CatalogInfo(str(po.parent), catalogue, "utf-8")
+    if po.exists() and info.is_outdated():
+        info.write_mo(language)
+        return True
+    return False
 
 
 def _load_catalogues(app):
     """Our catalogue of the theme's strings goes before the theme's own; then the configuration's."""
     language = app.config.language
-    for catalogue in (THEME_CATALOGUE, CONFIG_CATALOGUE):
-        _compile(language, catalogue)
+    changed = [_compile(language, catalogue) for catalogue in (THEME_CATALOGUE, CONFIG_CATALOGUE)]
+    if any(changed):  # every page shows these strings, but Sphinx only tracks the chapters' catalogues
+        app.connect("env-get-outdated", lambda app, env, *changes: sorted(env.found_docs))
     theme_locales = Path(sphinx_book_theme.get_html_theme_path()) / "static" / "locales"
     locale.translators.pop(("general", THEME_CATALOGUE), None)
     locale.init([str(LOCALES), str(theme_locales)], language, THEME_CATALOGUE)
