@@ -1,5 +1,5 @@
 """The built book in a real browser: Debian's Chromium, driven headless by Playwright,
-reading the book over HTTP on localhost, every page as a student would see it.
+reading the book over HTTP on localhost, every page of both editions as a student would see it.
 
 Screenshots of every page at desktop and phone width land in _build/browser-screenshots/.
 """
@@ -9,6 +9,7 @@ import functools
 import http.server
 import io
 import re
+import sys
 import threading
 import urllib.error
 import urllib.request
@@ -23,6 +24,10 @@ from PIL import Image
 from chapter_downloads import run_download
 from conftest import ROOT
 from notebook_cells import secret_fragments
+
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+from editions import EDITIONS  # noqa: E402  language -> (name, folder): "" for English, "ko/" for Korean
+FOLDERS = [folder for _, folder in EDITIONS.values()]
 
 SCREENSHOTS = ROOT / "_build" / "browser-screenshots"
 VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
@@ -53,7 +58,7 @@ def toc_pages():
 
 def pytest_generate_tests(metafunc):
     if "page_path" in metafunc.fixturenames:
-        metafunc.parametrize("page_path", toc_pages())
+        metafunc.parametrize("page_path", [folder + page for folder in FOLDERS for page in toc_pages()])
 
 
 @pytest.fixture(scope="session")
@@ -77,6 +82,7 @@ def visit(browser, server):
             math: document.querySelectorAll('.math').length,
             typeset: document.querySelectorAll('mjx-container').length,
             links: [...document.querySelectorAll('a[href]')].map(a => a.href),
+            switcher: [...document.querySelectorAll('a.language-switcher')].map(a => a.href),
         })""")
         report["errors"] = errors
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -91,7 +97,8 @@ def visit(browser, server):
 
 
 def test_every_built_page_is_checked(built_book):
-    assert set(book_pages(built_book)) - {"index.html"} == set(toc_pages())  # index.html only redirects to the root page
+    redirects = {folder + "index.html" for folder in FOLDERS}  # index.html only redirects to the root page
+    assert set(book_pages(built_book)) - redirects == {folder + page for folder in FOLDERS for page in toc_pages()}
 
 
 def test_no_console_errors(visit, page_path):
@@ -136,8 +143,9 @@ def test_internal_links_and_anchors_resolve(visit, server, page_path):
     assert not broken, broken
 
 
-def test_exercise_download_is_the_student_notebook(visit, server):
-    links = [l for l in visit("book/exercise.html")["links"] if l.endswith("/dropout.ipynb")]
+@pytest.mark.parametrize("folder", FOLDERS)
+def test_exercise_download_is_the_student_notebook(visit, server, folder):
+    links = [l for l in visit(folder + "book/exercise.html")["links"] if l.endswith("/dropout.ipynb")]
     assert links, "the exercise page links no notebook"
     for link in set(links):
         status, text = _fetch(link)
@@ -150,14 +158,26 @@ def test_exercise_download_is_the_student_notebook(visit, server):
         assert not leaked, f"the downloaded notebook contains solution or hidden-test lines: {leaked[:3]}"
 
 
-@pytest.mark.parametrize("word", ["inverted", "seed"])
-def test_search_finds(browser, server, word):
+@pytest.mark.parametrize("folder, word, chapter", [
+    ("", "inverted", "why-divide-by-p"), ("", "seed", "seed-pitfall"),
+    # Korean words carry particles (드롭아웃은, 시드를, 마스크가): the Korean search strips them
+    ("ko/", "드롭아웃", "intro"), ("ko/", "시드", "seed-pitfall"), ("ko/", "마스크", "forward-and-backward"),
+])
+def test_search_finds(browser, server, folder, word, chapter):
     page = browser.new_page()
-    page.goto(f"{server}search.html?q={word}")
+    page.goto(f"{server}{folder}search.html?q={word}")
     page.wait_for_selector("#search-results li", timeout=15_000)
     hits = page.eval_on_selector_all("#search-results li a", "links => links.map(a => a.href)")
     page.close()
-    assert any("/book/" in hit for hit in hits), f"searching {word!r} found no chapter: {hits}"
+    assert any(hit.startswith(f"{server}{folder}book/{chapter}.html") for hit in hits), \
+        f"searching {word!r} found no {folder}book/{chapter}.html: {hits}"
+
+
+def test_language_switcher_links_the_same_page_of_the_other_edition(visit, server, page_path):
+    folder = next(f for f in sorted(FOLDERS, key=len, reverse=True) if page_path.startswith(f))
+    page = page_path.removeprefix(folder)
+    expected = [server + other + page for other in FOLDERS if other != folder]
+    assert visit(page_path)["switcher"] == expected
 
 
 def test_screenshots_saved(visit, page_path):

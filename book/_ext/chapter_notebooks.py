@@ -5,7 +5,8 @@ The notebook is the chapter's MyST source read by MyST-NB, changed so that it ru
 in any Jupyter with NumPy and matplotlib:
 
 - ``from myst_nb import glue`` becomes a small ``glue`` that prints each value by its name
-  (MyST-NB is only needed to paste the values into the book's pages);
+  (MyST-NB is only needed to paste the values into the book's pages), and the figures'
+  ``translated`` (``book/figure_text.py``, the Korean edition's labels) returns its label;
 - a helper module imported from beside the chapter (``from digits_mlp import ...``) is
   inlined as a code cell, since the download is a single file;
 - MyST markup in the text, which Jupyter would show as it is, becomes plain Markdown: a glued
@@ -24,12 +25,19 @@ from pathlib import Path
 import nbformat
 from myst_nb.core.read import read_myst_markdown_notebook
 
-GLUE_IMPORT = re.compile(r"^from myst_nb import glue$", re.M)
-GLUE_STANDIN = '''
+# Imports of the book's build tools, and what stands in for them in a plain Jupyter.
+STANDINS = {
+    re.compile(r"^from myst_nb import glue$", re.M): '''
 def glue(name, value, display=True):
     """In the book, MyST-NB pastes `value` into the text where this notebook says `name`."""
     print(f"{name} = {value}")
-'''
+''',
+    re.compile(r"^from figure_text import translated.*$", re.M): '''
+def translated(label):
+    """In the book's Korean edition, a figure's label in Korean; here, as written."""
+    return label
+''',
+}
 IMPORT = re.compile(r"^(?:from (\w+)[\w.]* import .+|import (\w+).*)$", re.M)
 # Third-party packages a chapter may import, by module, with what `pip install` calls them.
 PACKAGES = {"numpy": "numpy", "matplotlib": "matplotlib", "sklearn": "scikit-learn"}
@@ -70,7 +78,8 @@ def chapter_notebook(source: Path, title: str, title_of=lambda role, target: tar
         if cell.cell_type == "markdown":
             cell.source = _plain_markdown(cell.source, title_of)
         if cell.cell_type == "code":
-            cell.source = GLUE_IMPORT.sub(GLUE_STANDIN, cell.source)
+            for line, standin in STANDINS.items():
+                cell.source = line.sub(standin, cell.source)
             for module in sorted(_imported(cell.source)):
                 helper = source.parent / f"{module}.py"
                 if helper.is_file():
