@@ -195,8 +195,10 @@ PHONE_LAYOUT = """() => {
     const scrolls = el => ['auto', 'scroll'].includes(getComputedStyle(el).overflowX);
     const inScroller = el => { for (let a = el.parentElement; a; a = a.parentElement) if (scrolls(a)) return true; return false; };
     const describe = el => `${el.tagName.toLowerCase()}: "${(el.textContent || '').trim().slice(0, 60)}"`;
+    // MathJax's copy of each equation for screen readers (mjx-assistive-mml) is clipped to nothing
+    // on screen, and its box, wider than what is drawn, does not widen the page.
     const visible = [...document.querySelectorAll('.bd-article *')].filter(el =>
-        el.checkVisibility({visibilityProperty: true, opacityProperty: true}));
+        el.checkVisibility({visibilityProperty: true, opacityProperty: true}) && !el.closest('mjx-assistive-mml'));
     return {
         width,
         tooWide: visible.filter(el => el.getBoundingClientRect().right > width + 1 && !inScroller(el)).map(describe),
