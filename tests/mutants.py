@@ -125,6 +125,11 @@ def dropout_forward(x, dropout_param):
     return out, cache
 '''
 
+# The same as 2016-17 students wrote it, with p the drop probability.
+CS231N_FORWARD_2016 = CS231N_FORWARD.replace("mask = (np.random.rand(*x.shape) < p) / p",
+                                             "mask = (np.random.rand(*x.shape) >= p) / (1 - p)")
+assert CS231N_FORWARD_2016 != CS231N_FORWARD
+
 CS231N_BACKWARD = '''
 def dropout_backward(dout, cache):
     dropout_param, mask = cache

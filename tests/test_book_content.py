@@ -7,7 +7,7 @@ from html import unescape
 import pytest
 
 from conftest import ROOT
-from mutants import BACKWARD, CS231N_BACKWARD, FORWARD
+from mutants import BACKWARD, CS231N_BACKWARD, CS231N_FORWARD_2016, FORWARD
 from notebook_cells import failed_tests, nbgrader_meta, secret_fragments
 
 CHAPTERS = {
@@ -166,24 +166,6 @@ def test_nothing_built_contains_solution_code_or_hidden_tests(built_book):
         text = path.read_text(errors="replace")
         leaked = [s for s in secrets if s in text]
         assert not leaked, f"{path.relative_to(built_book)} contains solution or hidden-test lines: {leaked[:3]}"
-
-# CS231n's dropout_forward as 2016-17 students wrote it, with p the drop probability.
-CS231N_FORWARD_2016 = """
-def dropout_forward(x, dropout_param):
-    p, mode = dropout_param["p"], dropout_param["mode"]
-    if "seed" in dropout_param:
-        np.random.seed(dropout_param["seed"])
-    mask = None
-    out = None
-    if mode == "train":
-        mask = (np.random.rand(*x.shape) >= p) / (1 - p)
-        out = x * mask
-    elif mode == "test":
-        out = x
-    cache = (dropout_param, mask)
-    out = out.astype(x.dtype, copy=False)
-    return out, cache
-"""
 
 
 def page_text(book, name):
