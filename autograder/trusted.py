@@ -74,7 +74,7 @@ def _sweep_once():
         source, point = line.split()[:2]
         owner = source[len(WORK_MOUNT):]
         if source.startswith(WORK_MOUNT) and owner.isdigit() and not cgroups.alive(int(owner)):
-            subprocess.run(["umount", "--lazy", point], check=False)
+            subprocess.run(["umount", "--lazy", point], check=False, stderr=subprocess.DEVNULL)  # gone already: fine
             shutil.rmtree(os.path.dirname(point), ignore_errors=True)
     cgroups.sweep()
 
@@ -129,7 +129,7 @@ class ConfinedKernelManager(AsyncKernelManager):
                 if self.group is not None:
                     self.group.remove()
                 if self.mounted:
-                    subprocess.run(["umount", "--lazy", self.mounted], check=False)
+                    subprocess.run(["umount", "--lazy", self.mounted], check=False, stderr=subprocess.DEVNULL)
                 shutil.rmtree(self.runtime, ignore_errors=True)
 
     cleanup_resources = _async_cleanup_resources  # jupyter_client binds its public name to its own function
