@@ -22,7 +22,8 @@ Grade a batch of dropout notebooks with nbgrader.
 
 SUBMISSIONS is a folder with one folder per student (<student_id>/.../<notebook>.ipynb),
 a flat folder of <student_id>.ipynb files, or a .zip of either. OUT receives:
-  grades.csv        one row per student: status, score, max_score, points per check
+  grades.csv        one row per student: status, language (en, ko) of the notebook, score,
+                    max_score, points per check
   feedback/<id>/    nbgrader's HTML feedback for each graded student (no hidden tests)
   report.html       score histogram, pass rate of every check, submissions to look at
   course/           the nbgrader course (gradebook.db, autograded/, ...): run nbgrader's
@@ -129,7 +130,8 @@ def grade(args):
     except (SubmissionsError, confine.ConfinementError, cluster.ClusterError, grading.CourseError) as error:
         sys.exit(f"error: {error}")
     tests = [{"grade_id": c.metadata["nbgrader"]["grade_id"], "points": c.metadata["nbgrader"]["points"]}
-             for c in released.cells if c.metadata.get("nbgrader", {}).get("grade")]
+             for c in released["en"].cells if c.metadata.get("nbgrader", {}).get("grade")]
+    languages = {**read_column(out / "grades.csv", "language"), **_languages} if args.resume else _languages
     found = grading.results(out / "course", list(statuses))
     rows = []
     for submission in submissions:
@@ -141,6 +143,7 @@ def grade(args):
         if result and feedback.is_dir():
             shutil.copytree(feedback, out / "feedback" / submission.student_id, dirs_exist_ok=True)
         rows.append({"student_id": submission.student_id, "status": status,
+                     "language": languages.get(submission.student_id, ""),
                      "score": result.score if result else None,
                      "max_score": result.max_score if result else sum(t["points"] for t in tests),
                      "cells": result.cells if result else {},
@@ -161,11 +164,17 @@ def grade(args):
 
 def read_statuses(path):
     """student_id -> status in an earlier run's grades.csv."""
+    return read_column(path, "status")
+
+
+def read_column(path, name):
+    """student_id -> one column of an earlier run's grades.csv."""
     with open(path, newline="") as handle:
-        return {row["student_id"]: row["status"] for row in csv.DictReader(handle)}
+        return {row["student_id"]: row.get(name) or "" for row in csv.DictReader(handle)}
 
 
 _resources = {}  # student_id -> what grading them cost (worker.Graded.usage)
+_languages = {}  # student_id -> the language of their notebook (submissions.edition)
 
 
 def _grade(client, course, submissions, released, kit, limits):
@@ -173,7 +182,7 @@ def _grade(client, course, submissions, released, kit, limits):
     statuses, remarks, jobs = {}, {}, []
     for submission in submissions:
         try:
-            remarks[submission.student_id] = prepare(
+            _languages[submission.student_id], remarks[submission.student_id] = prepare(
                 submission, released, grading.submission_path(course, submission.student_id))
         except ValueError as problem:
             statuses[submission.student_id] = str(problem)
