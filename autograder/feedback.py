@@ -99,6 +99,8 @@ LABELS = ["Late submission penalty", "Coding free-response", "Written response",
 TEMPLATE_TEXT = re.compile(r"({{.*?}}|{%.*?%}|{#.*?#}|<[^>]*>)", re.S)  # what is not the page's text
 
 
+# Korean breaks lines between words, not inside them (as on the book's Korean pages)
+KOREAN_LINES = ":lang(ko) { word-break: keep-all; overflow-wrap: anywhere; }"
 WORDS = re.compile("|".join(map(re.escape, LABELS)))
 
 
@@ -106,7 +108,8 @@ def labelled(template):
     """nbgrader's feedback template with each of its LABELS shown through `label`, and the page's language."""
     parts = TEMPLATE_TEXT.split(template)
     parts[::2] = [WORDS.sub(lambda word: '{{ label("%s") }}' % word.group(), text) for text in parts[::2]]
-    return "".join(parts).replace("<html>", """<html lang="{{ nb.metadata.get('lang', 'en') }}">""", 1)
+    page = "".join(parts).replace("<html>", """<html lang="{{ nb.metadata.get('lang', 'en') }}">""", 1)
+    return page.replace("</head>", f"<style>{KOREAN_LINES}</style>\n</head>", 1)
 
 
 class LabelledLoader(BaseLoader):
