@@ -98,6 +98,7 @@ def _capped_context(max_message):
     return context
 
 
+MAX_MESSAGE = 32 * 2**20  # bytes one message of a student's kernel may have, by default
 WATCHED = ("iopub", "shell", "stdin", "control")  # the channels read in this thread (not the heartbeat's own)
 RECONNECT_SECONDS = 0.5  # libzmq retries a connection the kernel closed at once; one it dropped, never
 
@@ -105,7 +106,7 @@ RECONNECT_SECONDS = 0.5  # libzmq retries a connection the kernel closed at once
 class ConfinedKernelClient(AsyncKernelClient):
     """jupyter_client's client, on sockets that refuse messages over max_message bytes; `dropped` tells when one did."""
 
-    max_message = Integer(32 * 2**20, help="Bytes one message of the kernel may have.")
+    max_message = Integer(MAX_MESSAGE, help="Bytes one message of the kernel may have.")
 
     @default("context")
     def _context_default(self):
@@ -154,7 +155,7 @@ class ConfinedKernelManager(AsyncKernelManager):
         config=True)
     runtime = Unicode("", help="Folder of the connection file and the kernel's sockets.")
     work = Unicode("", help="The kernel's working folder: the start's cwd, else work/ in its runtime folder.")
-    max_message = Integer(32 * 2**20, help="Bytes one message of the kernel may have (ConfinedKernelClient).")
+    max_message = Integer(MAX_MESSAGE, help="Bytes one message of the kernel may have (ConfinedKernelClient).")
     client_factory = Type(ConfinedKernelClient)
 
     @default("context")
@@ -318,7 +319,7 @@ class TrustedExecute(Execute):
                                            "and the feedback page may take, at worst (ANSI-coloured text, Markdown: "
                                            "benchmarks/hostile_batch.py); reserved out of the submission timeout.").tag(
         config=True)
-    message_bytes = Integer(32 * 2**20, help="Bytes one message of the kernel may have: a cell that sends more "
+    message_bytes = Integer(MAX_MESSAGE, help="Bytes one message of the kernel may have: a cell that sends more "
                                              "gets a new kernel, as one that ignores its interrupt.").tag(config=True)
 
     @default("notebook_output_bytes")
