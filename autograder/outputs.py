@@ -65,7 +65,7 @@ def describe(limit):
 
 
 class OutputBudget:
-    """Bytes each cell, and all cells together, may keep; messages beyond are cut (`admit`), the cut cells remembered."""
+    """Bytes each cell, and all cells together, may keep; messages beyond are cut (`admit`), cut cells noted."""
 
     def __init__(self, limit, total=None):
         self.limit, self.total = limit, float("inf") if total is None else total

@@ -60,7 +60,7 @@ def test_one_huge_message_costs_its_cell_only(huge):
 
 def test_a_kernel_that_sends_too_much_again_is_stopped():
     """A second such message, from a cell after the new kernel's: no endless restarts, the notebook fails."""
-    found = run(f"print('x' * {HUGE // 4})", f"print('x' * {HUGE // 4})")
+    found = run(f"print('x' * {HUGE})", f"print('x' * {HUGE})")
     assert found["error"] == "DeadKernelError"
     assert found["breaches"] == ["sent more than 32 MiB in one message"]
     assert found["peak_mb"] < 200
