@@ -76,11 +76,12 @@ def unavailable():
 class Group:
     """One kernel's control group(s): made with its caps, joined by the kernel's command, read, killed, removed."""
 
-    def __init__(self, caps):
+    def __init__(self, caps, mounts=None):
+        """A group in each controller's hierarchy of `mounts` (controller -> (mount point, version); the machine's)."""
         self.caps, self.paths = caps, {}
         name = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
         own = _own_groups()
-        for controller, (point, version) in _mounts().items():
+        for controller, (point, version) in (_mounts() if mounts is None else mounts).items():
             if version == 2:  # v2 lets no group with processes of its own hand controllers down: a top group
                 parent = point / PARENT
                 _enable_v2(point, parent)

@@ -12,7 +12,10 @@ while the notebook before it was graded (SpareKernel).
 What a notebook may cost is bounded from outside it: at its submission timeout a watchdog
 kills every process of its kernel, whatever they do; a cell that ignores the interrupt
 at its timeout gets a new kernel, which runs the cells before it again; a function a cell's
-timeout interrupted fails at once in later cells and checks (autograder.sandbox).
+timeout interrupted fails at once in later cells and checks (autograder.sandbox). No message
+of the kernel larger than TrustedExecute.message_bytes reaches the grading process: ZeroMQ
+drops the connection that carries one (ConfinedKernelClient), and the cell that sent it is
+treated as a cell that ignored its interrupt.
 """
 
 import asyncio
@@ -30,15 +33,19 @@ import weakref
 from contextlib import contextmanager
 
 import numpy as np
+import zmq
+import zmq.asyncio
 from jupyter_client import AsyncKernelManager
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_core.utils import ensure_async, run_sync
 from nbclient.exceptions import CellControlSignal, CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
-from traitlets import Integer, Unicode
+from traitlets import Float, Integer, Type, Unicode, default
+from zmq.utils.monitor import parse_monitor_message
 
 from autograder import cgroups, confine, dropout_checks
-from autograder.outputs import OutputBudget, coalesce
+from autograder.outputs import OutputBudget, Renderings, coalesce, describe, is_too_large_mark, too_large_mark
 from autograder.sandbox import Sandbox
 from autograder.translation import language_of
 
@@ -80,6 +87,64 @@ def _sweep_once():
     cgroups.sweep()
 
 
+def _capped_context(max_message):
+    """A ZeroMQ context whose sockets refuse any message over max_message bytes.
+
+    With ZMQ_MAXMSGSIZE (libzmq's zmq_setsockopt(3)) a peer that sends a larger message is
+    disconnected as it starts sending it: the message is never held in this process. pyzmq
+    applies a context's socket options to each socket it makes, before jupyter_client connects it.
+    """
+    context = zmq.asyncio.Context()
+    context.setsockopt(zmq.MAXMSGSIZE, max_message)
+    return context
+
+
+MAX_MESSAGE = 32 * 2**20  # bytes one message of a student's kernel may have, by default
+WATCHED = ("iopub", "shell", "stdin", "control")  # the channels read in this thread (not the heartbeat's own)
+RECONNECT_SECONDS = 0.5  # libzmq retries a connection the kernel closed at once; one it dropped, never
+
+
+class ConfinedKernelClient(AsyncKernelClient):
+    """jupyter_client's client, on sockets that refuse messages over max_message bytes; `dropped` tells when one did."""
+
+    max_message = Integer(MAX_MESSAGE, help="Bytes one message of the kernel may have.")
+
+    @default("context")
+    def _context_default(self):
+        self._created_context = True  # jupyter_client's own flag: stop_channels destroys the context
+        return _capped_context(self.max_message)
+
+    def start_channels(self, *args, **kwargs):
+        super().start_channels(*args, **kwargs)
+        self._monitors, self._lost = {}, {}
+        for name in WATCHED:
+            address = f"inproc://connection-{id(self)}-{name}"
+            getattr(self, f"{name}_channel").socket.monitor(address, zmq.EVENT_DISCONNECTED | zmq.EVENT_CONNECT_RETRIED)
+            monitor = self.context.socket(zmq.PAIR)  # closed with the context
+            monitor.connect(address)
+            self._monitors[name] = (monitor, zmq.Socket.shadow(monitor.underlying))  # read without the event loop
+
+    def dropped(self):
+        """The channels whose connection ZeroMQ dropped for good: the kernel sent one over max_message bytes.
+
+        A kernel that ends or restarts closes its sockets and libzmq connects again at once
+        (EVENT_CONNECT_RETRIED right after EVENT_DISCONNECTED); a connection it refused for a
+        message too large (or bytes that are not ZMTP) it never retries.
+        """
+        now = time.monotonic()
+        for name, (_, monitor) in getattr(self, "_monitors", {}).items():
+            while True:
+                try:
+                    event = parse_monitor_message(monitor.recv_multipart(zmq.NOBLOCK))["event"]
+                except zmq.Again:
+                    break
+                if event == zmq.EVENT_DISCONNECTED:
+                    self._lost.setdefault(name, now)
+                else:
+                    self._lost.pop(name, None)
+        return [name for name, since in self._lost.items() if now - since > RECONNECT_SECONDS]
+
+
 class ConfinedKernelManager(AsyncKernelManager):
     """A kernel started confined (autograder.confine), in a cgroup of its own when there can be one
     (autograder.cgroups); it talks over Unix sockets in a folder of its own."""
@@ -91,6 +156,16 @@ class ConfinedKernelManager(AsyncKernelManager):
         config=True)
     runtime = Unicode("", help="Folder of the connection file and the kernel's sockets.")
     work = Unicode("", help="The kernel's working folder: the start's cwd, else work/ in its runtime folder.")
+    max_message = Integer(MAX_MESSAGE, help="Bytes one message of the kernel may have (ConfinedKernelClient).")
+    client_factory = Type(ConfinedKernelClient)
+
+    @default("context")
+    def _context_default(self):  # the manager's own control socket: nothing larger is held there either
+        self._created_context = True
+        return _capped_context(self.max_message)
+
+    def client(self, **kwargs):
+        return super().client(max_message=self.max_message, **kwargs)
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -219,6 +294,11 @@ def _timed_out(cell):
     return any(o.get("output_type") == "error" and o.get("ename") == "CellTimeoutError" for o in cell.get("outputs", []))
 
 
+def _stopped(cell):
+    """The cell's kernel was restarted in it (it ignored its interrupt, or sent too much at once): not run again."""
+    return _timed_out(cell) or any(is_too_large_mark(o) for o in cell.get("outputs", []))
+
+
 IGNORED = ("the cell ran longer than {} s and did not stop when interrupted: its kernel was restarted and the "
            "cells before it run again")
 
@@ -233,13 +313,27 @@ class TrustedExecute(Execute):
     submission_timeout = Integer(300, help="Seconds one notebook may take, cells and tests together.").tag(config=True)
     output_bytes = Integer(2**20, help="Bytes of output each cell keeps; the rest is cut (autograder.outputs).").tag(
         config=True)
+    notebook_output_bytes = Integer(help="Bytes of output all cells keep together (twice output_bytes); the rest "
+                                         "is cut, so that nbgrader and the feedback page have little to do.").tag(
+        config=True)
+    post_seconds_per_mib = Float(2.0, help="Seconds per MiB of output kept that nbgrader's processing after the run "
+                                           "and the feedback page may take, at worst (ANSI-coloured text, Markdown: "
+                                           "benchmarks/hostile_batch.py); reserved out of the submission timeout.").tag(
+        config=True)
+    message_bytes = Integer(MAX_MESSAGE, help="Bytes one message of the kernel may have: a cell that sends more "
+                                             "gets a new kernel, as one that ignores its interrupt.").tag(config=True)
+
+    @default("notebook_output_bytes")
+    def _notebook_output_bytes_default(self):
+        return 2 * self.output_bytes
 
     def __init__(self, **kwargs):
         kwargs.setdefault("kernel_manager_class", ConfinedKernelManager)
         kwargs.setdefault("shutdown_kernel", "immediate")  # the kernel's state is of no further use
         kwargs["coalesce_streams"] = False  # nbclient's is quadratic in a line's length; coalesced here instead
         super().__init__(**kwargs)
-        self.budget = OutputBudget(self.output_bytes)
+        self.budget = OutputBudget(self.output_bytes, self.notebook_output_bytes)
+        self.renderings = Renderings()
 
     def process_message(self, msg, cell, cell_index):
         """nbclient's handling of a kernel message, for no more output than the cell's budget."""
@@ -254,8 +348,15 @@ class TrustedExecute(Execute):
 
     async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
         """nbclient's cell execution, and what a timeout needs; then streams coalesced and a cut marked."""
+        self.cell_index = cell_index
         try:
             cell = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        except DeadKernelError:
+            if self.drops != [cell_index]:
+                raise  # the kernel died of itself, or sent too much again: the notebook cannot be graded
+            self.budget.cut.discard(cell_index)  # its own mark says more
+            cell.outputs.append(too_large_mark(self.message_bytes))
+            await self._restart(cell_index)
         except CellTimeoutError:  # interrupted at its timeout, and still busy: its code ignores the interrupt
             cell.outputs.append(new_output("error", ename="CellTimeoutError", evalue=IGNORED.format(self.timeout),
                                            traceback=[f"CellTimeoutError: {IGNORED.format(self.timeout)}"]))
@@ -266,7 +367,7 @@ class TrustedExecute(Execute):
             if _timed_out(cell):
                 await self._run_quietly("__import__('autograder.sandbox').sandbox.give_up_interrupted("
                                         f"globals(), {self.timeout})")
-        cell.outputs = coalesce(cell.outputs)
+        cell.outputs = self.renderings.tame(coalesce(cell.outputs))
         mark = self.budget.mark(cell_index)
         if mark is not None:
             cell.outputs.append(mark)
@@ -281,36 +382,54 @@ class TrustedExecute(Execute):
         await self.async_wait_for_reply(msg_id, cell)
 
     async def _restart(self, index):
-        """A new kernel, in which the cells before index run again (but those that timed out)."""
+        """A new kernel and client, in which the cells before index run again (but those stopped in the same way).
+
+        A new client, as ZeroMQ never connects again a socket whose connection it dropped
+        (a message over message_bytes, perhaps not yet seen by ConfinedKernelClient.dropped).
+        """
         await ensure_async(self.km.restart_kernel(now=True))
+        await ensure_async(self.kc.stop_channels())
+        self.kc = self.km.client()
+        await ensure_async(self.kc.start_channels())
+        self.kc.allow_stdin = False
         try:
             await ensure_async(self.kc.wait_for_ready(timeout=self.startup_timeout))
         except RuntimeError:  # the new kernel does not answer either
             raise DeadKernelError("Kernel died") from None
         for before in self.nb.cells[:index]:
             self._check_deadline()
-            if before.cell_type == "code" and before.source.strip() and not _timed_out(before):
+            if before.cell_type == "code" and before.source.strip() and not _stopped(before):
                 await self._run_quietly(before.source, before)
 
     def _start_kernel(self):
         name = {"kernel_name": self.kernel_name} if self.kernel_name else {}  # else the manager's default
         km = self.kernel_manager_class(config=self.config, memory_mb=self.memory_mb, processes=self.processes,
-                                       cpu_seconds=self.cpu_seconds, disk_mb=self.disk_mb, **name)
+                                       cpu_seconds=self.cpu_seconds, disk_mb=self.disk_mb,
+                                       max_message=self.message_bytes, **name)
         run_sync(km.start_kernel)(extra_arguments=self.extra_arguments)
         return km
 
     async def _async_poll_kernel_alive(self):
-        """nbclient's watch for a dead kernel, every 20 ms (nbclient: every second, idle for a crash)."""
+        """nbclient's watch for a dead kernel, every 20 ms (nbclient: every second, idle for a crash); a kernel
+        that sent a message too large (ConfinedKernelClient.dropped) is ended, so the cell sees it dead."""
         while True:
             await asyncio.sleep(0.02)
+            if self.kc is not self.dropped_client and self.kc.dropped():
+                self.dropped_client = self.kc
+                self.drops.append(self.cell_index)
+                self.km.kill_now()
             try:
                 await self._async_check_alive()
             except DeadKernelError:
                 self.task_poll_for_reply.cancel()
                 return
 
+    def _past_deadline(self):
+        """Past the submission timeout, less the time its kept output will take nbgrader and the feedback page."""
+        return time.monotonic() > self.deadline - self.post_seconds_per_mib * self.budget.spent / 2**20
+
     def _check_deadline(self):
-        if time.monotonic() > self.deadline:
+        if self._past_deadline():
             raise SubmissionTimeout(f"grading stopped after {self.submission_timeout} s")
 
     def preprocess_cell(self, cell, resources, index):
@@ -319,8 +438,11 @@ class TrustedExecute(Execute):
 
     def preprocess(self, nb, resources):
         self.deadline = time.monotonic() + self.submission_timeout
-        self.budget = OutputBudget(self.output_bytes)
+        self.budget = OutputBudget(self.output_bytes, self.notebook_output_bytes)
+        self.renderings = Renderings()
         self.outcome = _thread.outcome = Outcome()
+        self.drops = []  # the cells in which the kernel sent a message over message_bytes
+        self.dropped_client = self.cell_index = None
         self.tests = {index: cell.source for index, cell in enumerate(nb.cells) if is_test(cell)}
         for index in self.tests:
             nb.cells[index].source = ""
@@ -339,7 +461,7 @@ class TrustedExecute(Execute):
         while not done.wait(0.25):
             km = getattr(self, "km", None)
             group = getattr(km, "group", None)
-            over_time = time.monotonic() > self.deadline
+            over_time = self._past_deadline()
             if over_time or (group is not None and group.cpu_seconds() > self.cpu_seconds):
                 self.outcome.expired = over_time
                 if km is not None:
@@ -349,7 +471,7 @@ class TrustedExecute(Execute):
     @contextmanager
     def setup_kernel(self, **kwargs):
         self.kernel_name = self.kernel_name or self.nb.metadata.get("kernelspec", {}).get("name", "")
-        key = (self.kernel_name, self.memory_mb, self.processes, self.cpu_seconds, self.disk_mb,
+        key = (self.kernel_name, self.memory_mb, self.processes, self.cpu_seconds, self.disk_mb, self.message_bytes,
                tuple(self.extra_arguments))
         self.km = _spare().take(key, self._start_kernel, self.resources.get("metadata", {}).get("path"))
         with super().setup_kernel(**kwargs):
@@ -358,6 +480,11 @@ class TrustedExecute(Execute):
                 self.decide_tests()  # every cell has run, and the kernel still holds the student's functions
             finally:
                 self.outcome.usage, self.outcome.breaches = self.km.usage()
+                if self.drops:
+                    self.outcome.breaches.append(f"sent more than {describe(self.message_bytes)} in one message")
+                if self.budget.cut_by_total:
+                    self.outcome.breaches.append(f"printed more than {describe(self.notebook_output_bytes)} in all "
+                                                 "its cells: output cut")
 
     def decide_tests(self):
         """Each test cell's outputs, from running it here against the student's functions, in the notebook's language."""

@@ -5,7 +5,9 @@ return, ignore interrupts, fork, fill memory, /tmp and their folder, leave daemo
 CPU, next to honest ones) with `python -m autograder grade` and its default caps (or the
 flags given after --), and prints per submission the seconds its grading took, its peak
 memory (MiB, its processes and files together), its peak number of processes and
-threads, and its CPU-seconds, each against its cap, then the whole batch's time.
+threads, and its CPU-seconds, each against its cap, then the whole batch's time and the
+peak memory of the grading processes themselves (the command and its Dask workers, not the
+students' kernels), sampled every 0.1 s.
 
 Usage: .venv/bin/python benchmarks/hostile_batch.py [--workers N] [--workdir DIR] [-- GRADE-FLAGS...]
 """
@@ -15,13 +17,17 @@ import csv
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
+
+import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 from test_hostile_grading import CPU_HOG, HONEST, HOSTILE  # noqa: E402
 from test_grade_command import write_batch  # noqa: E402
+from test_submission_timeout import worst_case  # noqa: E402
 
 from autograder.__main__ import parse  # noqa: E402
 
@@ -31,6 +37,19 @@ def table(path):
         return {row["student_id"]: row for row in csv.DictReader(handle)}
 
 
+def grader_peak_mib(command, stop, peak):
+    """Largest RSS of command and of its Dask worker processes (spawned by multiprocessing), until stop."""
+    while not stop.is_set():
+        try:
+            processes = [command] + [p for p in command.children(recursive=True)
+                                     if "multiprocessing" in " ".join(p.cmdline())]
+            for process in processes:
+                peak[process.pid] = max(peak.get(process.pid, 0), process.memory_info().rss / 2**20)
+        except psutil.Error:
+            pass
+        time.sleep(0.1)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=2)
@@ -38,12 +57,21 @@ def main():
     parser.add_argument("flags", nargs="*", help="flags for `grade` (after --)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="hostile-", dir=args.workdir))
-    submissions = write_batch(work / "submissions", {**HONEST, **HOSTILE, "burns_cpu": CPU_HOG})
+    submissions = write_batch(work / "submissions", {**HONEST, **HOSTILE, "burns_cpu": CPU_HOG,
+                                                     "slowest_output": worst_case(2)})
     out = work / "out"
     argv = ["grade", str(submissions), "--out", str(out), "--workers", str(args.workers), *args.flags]
     caps = parse(argv)
     start = time.monotonic()
-    result = subprocess.run([sys.executable, "-m", "autograder", *argv], cwd=ROOT, capture_output=True, text=True)
+    command = subprocess.Popen([sys.executable, "-m", "autograder", *argv], cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    stop, peak = threading.Event(), {}
+    sampler = threading.Thread(target=grader_peak_mib, args=(psutil.Process(command.pid), stop, peak))
+    sampler.start()
+    stdout, stderr = command.communicate()
+    stop.set()
+    sampler.join()
+    result = subprocess.CompletedProcess(command.args, command.returncode, stdout, stderr)
     seconds = time.monotonic() - start
     if not (out / "grades.csv").exists():
         sys.exit(f"grading failed ({result.returncode}):\n{result.stderr[-3000:]}")
@@ -61,6 +89,7 @@ def main():
     print("-" * len(header))
     print(f"{'cap':<20} {caps.submission_timeout:>8} {caps.memory_mb:>7} {caps.processes:>6} {caps.cpu_seconds:>6}")
     print(f"whole batch: {len(grades)} submissions in {seconds:.1f} s, exit code {result.returncode}")
+    print(f"grading processes: peak RSS {max(peak.values(), default=0):.0f} MiB (largest of {len(peak)})")
     for line in result.stderr.splitlines():
         if line.startswith(("note:", "error:")):
             print(line)

@@ -3,6 +3,8 @@
 import os
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -72,3 +74,49 @@ def test_a_machine_without_root_is_told_which_caps_it_lacks(monkeypatch):
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
     (note,) = cgroups.unavailable()
     assert "need cgroups" in note and "root" in note and "rlimits" in note
+
+
+def _unified():
+    """The mount point of this machine's cgroup v2 hierarchy, or None."""
+    for line in open("/proc/self/mountinfo").read().splitlines():
+        fields = line.split()
+        if fields[fields.index("-") + 1] == "cgroup2":
+            return Path(fields[4])
+    return None
+
+
+BURNS_AND_LEAVES = """
+import os, time
+if os.fork() == 0:
+    os.setsid()  # a daemon of its own session
+    time.sleep(120)
+    os._exit(0)
+start = time.process_time()
+while time.process_time() - start < 0.5:
+    pass
+print("done", flush=True)
+"""
+
+
+@pytest.mark.skipif(_unified() is None, reason="no cgroup v2 hierarchy is mounted")
+def test_a_v2_group_counts_cpu_seconds_and_kills_with_cgroup_kill(tmp_path):
+    """cgroup v2's core files, which need no controller: cgroup.procs, cpu.stat's usage_usec, cgroup.kill.
+
+    On a machine whose memory and pids controllers are bound to v1 hierarchies (as here),
+    v2's memory.max and pids.max cannot be had; this is what of v2 can be tried.
+    """
+    group = cgroups.Group(cgroups.Caps(), mounts={"cpuacct": (_unified(), 2)})
+    try:
+        assert run(group, BURNS_AND_LEAVES, tmp_path) == "done\n"
+        members = group._members()
+        assert len(members) == 1, "the daemon it left should be in the group"
+        assert 0.5 <= group.cpu_seconds() < 5, group.cpu_seconds()
+        group.kill(wait=0)  # cgroup.kill alone, without the signals sent to each member
+        deadline = time.monotonic() + 2
+        while group._members() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not group._members(), "cgroup.kill left a process of the group"
+    finally:
+        path = group.paths["cpuacct"][0]
+        group.remove()
+    assert not path.exists()

@@ -5,7 +5,7 @@ import random
 from nbclient.client import _RGX_CARRIAGERETURN
 from nbformat.v4 import new_output
 
-from autograder.outputs import OutputBudget, coalesce, is_cut_mark
+from autograder.outputs import OutputBudget, coalesce, is_cut_mark, is_total_mark
 
 
 def stream(text, name="stdout"):
@@ -44,3 +44,17 @@ def test_output_beyond_the_budget_is_cut_and_marked():
     assert budget.admit(image, 1) and budget.mark(1) is None, "each cell has a budget of its own"
     assert budget.admit({"msg_type": "status", "content": {"execution_state": "idle"}}, 0), "control messages pass"
     assert not budget.admit({"msg_type": "stream", "content": "not a dict"}, 2)
+
+
+def test_all_cells_together_keep_no_more_than_the_notebooks_total():
+    """However many cells print up to their own limit, the notebook keeps its total; the cells beyond are marked."""
+    budget = OutputBudget(100, total=250)
+    kept = []
+    for cell in range(5):
+        message = stream("x" * 90)  # 96 bytes with its name
+        kept.append(len(message["content"]["text"]) if budget.admit(message, cell) else 0)
+    assert kept == [90, 90, 58, 0, 0] and budget.spent == 250
+    assert not budget.admit(stream("x"), 5), "nothing more, in any cell"
+    assert [budget.mark(cell) is None for cell in range(6)] == [True, True, False, False, False, False]
+    assert all(is_total_mark(budget.mark(cell)) and not is_cut_mark(budget.mark(cell)) for cell in (2, 3, 4, 5))
+    assert "250 B" not in budget.mark(2)["data"]["text/plain"]
