@@ -4,7 +4,9 @@ Either way the same task (autograder.worker.grade) runs once per submission on s
 worker, and its result comes back here, where one process records it. Dask reschedules
 the tasks of a worker that dies; a task that still fails (a submission whose grading kills
 workers again and again, Dask's ``allowed-failures``, or data lost with a worker) is tried
-once more, then comes back as an error, never as a lost grade.
+once more, alone on the cluster, then comes back as an error, never as a lost grade. Alone,
+because Dask counts a worker's death against every task it held: a submission queued behind
+one that kills its worker fails with it, and graded again beside it would fail again.
 """
 
 import logging
@@ -27,7 +29,7 @@ LOCAL_CONFIG = {
     "distributed.worker.memory.monitor-interval": "1s",  # the memory limit is checked every second
 }
 IN_FLIGHT_PER_WORKER = 4  # tasks queued per worker: enough to keep it busy, few enough to bound memory
-ATTEMPTS = 2  # a submission whose task fails for the cluster's reasons is tried once more
+
 
 
 class ClusterError(Exception):
@@ -91,37 +93,45 @@ def grade_all(client, kit, jobs):
 
     The kit is the result of a task, not scattered data: if the worker holding it is lost,
     the scheduler computes it again elsewhere. A task that fails for the cluster's reasons
-    (its worker lost, its data gone) is submitted once more before its error is given.
+    (its worker lost, its data gone) is submitted once more, when the others are done, and
+    alone, before its error is given.
     """
     jobs = iter(jobs)
     kit_future = client.submit(_kit, kit, key=f"kit-{kit.key}", pure=False)
     window = IN_FLIGHT_PER_WORKER * max(1, len(client.scheduler_info()["workers"]))
     running = as_completed()
-    tasks = {}  # future key -> (student_id, notebook, attempts)
+    tasks, again = {}, []  # future key -> (student_id, notebook); the jobs to try once more
 
-    def submit(student_id, notebook, attempts):
+    def submit(student_id, notebook):
         future = client.submit(worker.grade, kit_future, student_id, notebook, pure=False)
-        tasks[future.key] = (student_id, notebook, attempts)
+        tasks[future.key] = (student_id, notebook)
         running.add(future)
 
     def submit_next():
-        for student_id, notebook in jobs:
-            submit(student_id, notebook, 1)
+        for job in jobs:
+            submit(*job)
             return
 
     for _ in range(window):
         submit_next()
     for future in running:
-        student_id, notebook, attempts = tasks.pop(future.key)
+        student_id, notebook = tasks.pop(future.key)
         try:
             result = future.result()
-        except Exception as error:  # noqa: BLE001 - a task that failed is tried again, then reported, never lost
+        except Exception:  # noqa: BLE001 - a task that failed is tried again, then reported, never lost
+            again.append((student_id, notebook))
+            continue
+        finally:
             future.release()
-            if attempts < ATTEMPTS:
-                submit(student_id, notebook, attempts + 1)
-                continue
-            result = error
-        future.release()
         yield student_id, result
         submit_next()
+    for student_id, notebook in again:  # one at a time: no other submission shares its worker's fate
+        future = client.submit(worker.grade, kit_future, student_id, notebook, pure=False)
+        try:
+            result = future.result()
+        except Exception as error:  # noqa: BLE001 - reported with its student, never lost
+            result = error
+        finally:
+            future.release()
+        yield student_id, result
     client.run(worker.forget, kit.key)

@@ -235,8 +235,8 @@ def test_a_submission_the_grader_failed_exits_3_and_is_graded_again_with_resume(
 
     Dask gives up on a task whose worker died more often than its allowed-failures (0 here,
     so that two kills suffice: one per attempt of the grader's). A task queued on the same
-    worker when it dies counts that death too, so a neighbour may be "not graded" with it:
-    --resume grades whichever were, and leaves the other rows as they are.
+    worker when it dies counts that death too, but is graded again alone: no neighbour loses
+    its grade, and --resume grades just the one, leaving the other rows as they are.
     """
     batch = write_batch(tmp_path / "submissions", {"solution": HONEST["solution"], "stubs": HONEST["stubs"],
                                                    "worker_killed": WORKER_KILLED})
@@ -253,7 +253,8 @@ def test_a_submission_the_grader_failed_exits_3_and_is_graded_again_with_resume(
     assert killed, "no worker was killed"
     rows = rows_of(out)
     failed = sorted(student for student, row in rows.items() if row["status"].startswith("not graded: "))
-    assert "worker_killed" in failed and rows["solution"]["status"] == "graded", rows
+    assert failed == ["worker_killed"] and rows["solution"]["status"] == "graded", rows
+    assert rows["stubs"]["status"] == "graded" and rows["stubs"]["score"] == "0", "a neighbour lost its grade"
     for student in failed:
         assert rows[student]["status"].endswith("grade it again with --resume") and rows[student]["score"] == ""
     assert f"could not be graded for the grader's own reasons (see grades.csv): {', '.join(failed)};" in first.stderr
