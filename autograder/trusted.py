@@ -37,7 +37,7 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Integer, Unicode
 
-from autograder import cgroups, confine, dropout_checks
+from autograder import cgroups, confine, dropout_checks, phases
 from autograder.outputs import OutputBudget, coalesce
 from autograder.sandbox import Sandbox
 
@@ -350,13 +350,16 @@ class TrustedExecute(Execute):
         self.kernel_name = self.kernel_name or self.nb.metadata.get("kernelspec", {}).get("name", "")
         key = (self.kernel_name, self.memory_mb, self.processes, self.cpu_seconds, self.disk_mb,
                tuple(self.extra_arguments))
-        self.km = _spare().take(key, self._start_kernel, self.resources.get("metadata", {}).get("path"))
-        with super().setup_kernel(**kwargs):
-            try:
-                yield
-                self.decide_tests()  # every cell has run, and the kernel still holds the student's functions
-            finally:
-                self.outcome.usage, self.outcome.breaches = self.km.usage()
+        with phases.within(phases.KERNEL_START):
+            self.km = _spare().take(key, self._start_kernel, self.resources.get("metadata", {}).get("path"))
+            with super().setup_kernel(**kwargs):
+                try:
+                    with phases.within(phases.CELLS, self.km):
+                        yield
+                    with phases.within(phases.TESTS, self.km):
+                        self.decide_tests()  # every cell has run, and the kernel still holds the student's functions
+                finally:
+                    self.outcome.usage, self.outcome.breaches = self.km.usage()
 
     def decide_tests(self):
         """Each test cell's outputs, from running it here against the student's functions."""

@@ -27,7 +27,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.exc import SAWarning
 from traitlets.config.loader import PyFileConfigLoader
 
-from autograder import trusted
+from autograder import phases, trusted
 
 ASSIGNMENT = "dropout"
 COURSE_ID = "dropout-module"
@@ -68,7 +68,7 @@ class Graded:
     feedback: str | None = None
     detail: str | None = None  # for the instructor's console: what nbgrader said when it failed
     breaches: list = field(default_factory=list)  # the caps its processes hit (autograder.cgroups)
-    usage: dict = field(default_factory=dict)  # wall seconds, peak memory and processes, CPU-seconds
+    usage: dict = field(default_factory=dict)  # wall seconds, peak memory and processes, CPU-seconds (by phase)
 
 
 class _Course:
@@ -177,9 +177,11 @@ def grade(kit, student_id, notebook):
     """
     with _one_at_a_time:
         start = time.monotonic()
-        graded = _grade(kit, student_id, notebook)
+        with phases.Meter(phases.WORKER) as meter:
+            graded = _grade(kit, student_id, notebook)
         found = trusted.outcome()
-        graded.breaches, graded.usage = found.breaches, {**found.usage, "seconds": time.monotonic() - start}
+        graded.breaches = found.breaches
+        graded.usage = {**found.usage, "seconds": time.monotonic() - start, "cpu": meter.seconds}
         if graded.failure and found.breaches and not found.expired:
             graded.failure = f"its kernel was stopped: it {'; '.join(found.breaches)}"
         return graded
@@ -196,7 +198,8 @@ def _grade(kit, student_id, notebook):
     trusted.use_spare(course.spare)
     try:
         with kept_engines(course.engines):
-            result = api.autograde(ASSIGNMENT, student_id)
+            with phases.within(phases.AUTOGRADE):
+                result = api.autograde(ASSIGNMENT, student_id)
             autograded = root / "autograded" / student_id / path
             if not result["success"] or not autograded.exists():
                 failure = _reason(result, kit.limits)
@@ -204,8 +207,9 @@ def _grade(kit, student_id, notebook):
                 return Graded(student_id, failure=failure, detail=detail)
             graded = Graded(student_id, notebook=autograded.read_text())
             feedback = root / "feedback" / student_id / path.with_suffix(".html")
-            if api.generate_feedback(ASSIGNMENT, student_id)["success"] and feedback.exists():
-                graded.feedback = feedback.read_text()
+            with phases.within(phases.FEEDBACK):
+                if api.generate_feedback(ASSIGNMENT, student_id)["success"] and feedback.exists():
+                    graded.feedback = feedback.read_text()
             return graded
     finally:  # no student's files stay behind for the next one
         for folder in ("submitted", "autograded", "feedback"):
