@@ -23,7 +23,7 @@ from pathlib import Path
 import nbgrader.api
 from nbgrader.apps import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, event
 from sqlalchemy.exc import SAWarning
 from traitlets.config.loader import PyFileConfigLoader
 
@@ -137,7 +137,18 @@ def _gradebook_engine(url, **options):
     key = (url, tuple(sorted(options.items())))
     if key not in engines:
         engines[key] = create_engine(url, **options)
+        event.listen(engines[key], "connect", _unsynced)
     return engines[key]
+
+
+def _unsynced(connection, _record):
+    """SQLite without waiting for the disk: a worker's gradebook is a private copy, thrown away after the run.
+
+    nbgrader commits after every cell it scores, and each commit waited for the disk (fsync)
+    longer than the cell took to score. The instructor's gradebook (autograder.grading) is written durably.
+    """
+    connection.execute("PRAGMA synchronous = OFF")
+    connection.execute("PRAGMA journal_mode = MEMORY")
 
 
 nbgrader.api.create_engine = _gradebook_engine
