@@ -26,7 +26,7 @@ $(UV):
 venv: $(UV)
 	@exe=$$(PATH='$(CALLER_PATH)' $(PYTHON) -c 'import sys; print(sys.executable)' 2>/dev/null) \
 	  || { echo "No Python '$(PYTHON)' found: give one with PYTHON=..., e.g. make test PYTHON=python3.12"; exit 1; }; \
-	PATH='$(CALLER_PATH)' $(UV) sync --locked --quiet --python "$$exe" && $(MAKE) --no-print-directory $(BYTECODE)
+	PATH='$(CALLER_PATH)' $(UV) sync --locked --quiet --python "$$exe" && $(MAKE) --no-print-directory --silent $(BYTECODE)
 
 # The packages' bytecode, compiled once per lock (uv's --compile-bytecode would redo all of it at every sync):
 # a confined kernel can write none, and without it compiles ipykernel, IPython and NumPy again at each start.
