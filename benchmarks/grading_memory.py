@@ -2,10 +2,11 @@
 
 For each size N, generates a batch of N submissions (those of benchmarks/grading_speed.py)
 and grades it with local workers, and prints the peak resident memory of the grader's own
-processes: the command (its high-water mark, read by itself as it ends), each of its Dask
-worker and nanny processes (their high-water marks, VmHWM, read from /proc until they end),
-and their sum, an upper bound of the processes' peak together. The students' kernels,
-capped one by one by their cgroups, are not counted. Also prints the size of OUT per student.
+processes: the command's (its high-water mark, read by itself as it ends), each of its Dask
+worker processes' (their high-water marks, VmHWM, read from /proc every 0.2 s until they end),
+and theirs together: the largest sum, at one look, of the high-water marks of the processes
+then alive, an upper bound of their peak together. The students' kernels, each capped by its
+cgroup, are not counted. Also prints the disk space OUT takes per student.
 
 Usage: .venv/bin/python benchmarks/grading_memory.py [N ...] [--workdir DIR]   (default: 100 500)
 """
@@ -32,35 +33,30 @@ finally:
     with open(sys.argv[1], "w") as handle:
         handle.write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))  # KiB
 """
-PYTHON = os.path.realpath(sys.executable)
 
 
-def _children(pid):
+def _grader_processes(pid):
+    """The command's worker processes (and multiprocessing's helper), started by multiprocessing.
+
+    Not its other children: a process it forks to run a command (bubblewrap, mount) is, until
+    it runs that command, a copy of the command whose memory is the command's.
+    """
+    found = []
     try:
         tasks = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return []
-    found = []
+    except OSError:  # it has ended
+        return
     for task in tasks:
         try:
             found += [int(c) for c in open(f"/proc/{pid}/task/{task}/children").read().split()]
         except OSError:
             pass
-    return found
-
-
-def _grader_processes(pid):
-    """The Python processes below pid, but not inside a kernel's sandbox (bubblewrap)."""
-    for child in _children(pid):
+    for child in found:
         try:
-            exe = os.path.realpath(f"/proc/{child}/exe")
+            if b"from multiprocessing" in open(f"/proc/{child}/cmdline", "rb").read():
+                yield child
         except OSError:
-            continue
-        if os.path.basename(exe) == "bwrap":
-            continue
-        if exe == PYTHON:
-            yield child
-        yield from _grader_processes(child)
+            pass
 
 
 def _hwm_kib(pid):
@@ -73,7 +69,7 @@ def _hwm_kib(pid):
 
 
 def measure(n, work):
-    """(seconds, command's peak MiB, {worker pid: peak MiB}, MiB of OUT per student) for a batch of n."""
+    """(seconds, command's peak MiB, {worker pid: peak MiB}, peak MiB together, MiB of OUT per student)."""
     folder = work / f"batch-{n}"
     shutil.rmtree(folder, ignore_errors=True)
     write(batch(n), folder / "submissions")
@@ -82,19 +78,21 @@ def measure(n, work):
     process = subprocess.Popen([sys.executable, "-c", COMMAND, str(peak_file), "grade", str(folder / "submissions"),
                                 "--out", str(folder / "out")], cwd=ROOT, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
-    workers = {}
+    workers, together = {}, 0
     while process.poll() is None:
-        for pid in _grader_processes(process.pid):
-            hwm = _hwm_kib(pid)
-            if hwm is not None:
-                workers[pid] = max(workers.get(pid, 0), hwm)
+        alive = {pid: _hwm_kib(pid) for pid in [process.pid, *_grader_processes(process.pid)]}
+        alive = {pid: kib for pid, kib in alive.items() if kib is not None}
+        together = max(together, sum(alive.values()))  # each one's peak so far: at least their peak together
+        workers.update({pid: kib for pid, kib in alive.items() if pid != process.pid})
         time.sleep(0.2)
     seconds = time.perf_counter() - start
     if process.returncode != 0:
         sys.exit(f"grading {n} submissions failed with exit code {process.returncode}")
     out = subprocess.run(["du", "-sk", str(folder / "out")], capture_output=True, text=True, check=True)
-    out_mib = int(out.stdout.split()[0]) / 1024
-    return seconds, int(peak_file.read_text()) / 1024, {pid: kib / 1024 for pid, kib in workers.items()}, out_mib / n
+    command = int(peak_file.read_text())
+    together = max(together, command)  # the command's own peak, should it come after the last look
+    return (seconds, command / 1024, {pid: kib / 1024 for pid, kib in workers.items()}, together / 1024,
+            int(out.stdout.split()[0]) / 1024 / n)
 
 
 def main():
@@ -104,13 +102,12 @@ def main():
     args = parser.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="grading-memory-"))
     work.mkdir(parents=True, exist_ok=True)
-    print(f"{'submissions':>11s}{'seconds':>9s}{'command MiB':>13s}{'workers MiB':>24s}{'sum MiB':>9s}"
+    print(f"{'submissions':>11s}{'seconds':>9s}{'command MiB':>13s}{'workers MiB':>24s}{'together MiB':>14s}"
           f"{'OUT MiB/student':>17s}")
     for n in args.sizes:
-        seconds, command, workers, out = measure(n, work)
+        seconds, command, workers, together, out = measure(n, work)
         each = " ".join(f"{mib:.0f}" for mib in sorted(workers.values()))
-        print(f"{n:11d}{seconds:9.1f}{command:13.1f}{each:>24s}{command + sum(workers.values()):9.1f}{out:17.2f}",
-              flush=True)
+        print(f"{n:11d}{seconds:9.1f}{command:13.1f}{each:>24s}{together:14.1f}{out:17.2f}", flush=True)
     if not args.workdir:
         shutil.rmtree(work)
 
