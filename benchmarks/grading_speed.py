@@ -8,11 +8,13 @@ ratio. Our command's time is the whole command: course set-up, grading, feedback
 grades.csv and the report.
 
 It then prints where the CPU went: CPU-seconds per submission of every process of each
-run (the command or nbgrader, their workers and kernels: what the run's processes used,
-read when they have ended), and for our runs the same by phase, as the workers and the
-command measured them per submission (resources.csv, autograder.phases), with the
-kernel's processes' share (their cgroup); "the rest" is what no submission was charged
-with (Python and Dask starting, the course set-up, the report, idle workers).
+run (the command or nbgrader, their workers and kernels), and for our runs the same by
+phase, as the workers and the command measured them per submission (resources.csv,
+autograder.phases), with the kernels' share; "the rest" is what no submission was charged
+with (Python and Dask starting, the course set-up, the report, idle workers). A run's
+processes are counted when they have ended (getrusage of the children waited for), but
+for our kernels: killed with their cgroup, none is waited for by the grader, and their
+CPU-seconds are their cgroups' (resources.csv's cpu_seconds).
 
 Usage: .venv/bin/python benchmarks/grading_speed.py [N] [--workdir DIR]
 """
@@ -126,7 +128,9 @@ def ours(submissions, work, name, *options):
                                  "--out", str(folder / "out"), *options], cwd=ROOT, capture_output=True, text=True)
     if result.returncode != 0:
         sys.exit(f"grading failed:\n{result.stderr[-3000:]}")
-    return Run(measured.seconds, measured.cpu, graded(folder / "out" / "course"), 1, phases(folder / "out"))
+    by_phase = phases(folder / "out")
+    return Run(measured.seconds, measured.cpu + by_phase["cpu_seconds"], graded(folder / "out" / "course"), 1,
+               by_phase)
 
 
 @dataclass
@@ -175,7 +179,7 @@ def main():
     with Measured() as measured:  # the cluster's processes too, the scheduler in this one
         with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
             dask = ours(submissions, work, "dask", "--scheduler", cluster.scheduler_address)
-    dask.cpu = measured.cpu
+    dask.cpu = measured.cpu + dask.phases["cpu_seconds"]
 
     print(f"{'':46s}{'runs':>5s}{'graded':>8s}{'seconds':>9s}{'s/submission':>14s}{'speed-up':>10s}")
     runs = {"nbgrader": plain, "local": local, "Dask": dask}
