@@ -49,13 +49,15 @@ book: venv book-fonts
 	rm -rf $(BOOK_OUT)/_build/html/ko && cp -R $(KO_OUT)/_build/html $(BOOK_OUT)/_build/html/ko
 	@echo "The book: $(abspath $(BOOK_OUT))/_build/html/index.html (in Korean: _build/html/ko/index.html)"
 
-## translations: extract the English messages (Sphinx gettext) and merge them into locales/ko/*.po
+## translations: extract the English messages (Sphinx gettext for the book, autograder.translation for the
+## exercise notebook and its feedback page) and merge them into locales/ko/*.po
 ## (new messages empty, changed ones fuzzy); then translate what tests/test_translations.py lists
 POT_OUT := $(BOOK_OUT)/_build/catalogues
 translations: venv
 	mkdir -p $(POT_OUT)
 	$(BIN)/python book/_ext/edition_config.py en $(BOOK_OUT)/_build/.jupyter_cache > $(POT_OUT)/_config.yml
 	$(BOOK_ENV) $(BIN)/jupyter-book build . --config $(POT_OUT)/_config.yml --path-output $(POT_OUT) --builder custom --custom-builder gettext
+	$(BIN)/python -m autograder.translation template exercises/dropout/dropout.ipynb $(POT_OUT)/_build/gettext/exercise/dropout.pot
 	$(BIN)/sphinx-intl update --pot-dir $(POT_OUT)/_build/gettext --locale-dir locales --language ko
 
 ## test: run the whole test suite (installs the Debian packages it needs when it can)
@@ -79,9 +81,12 @@ system-packages:
 book-fonts:
 	@$(MAKE) --no-print-directory system-packages SYSTEM_PACKAGES=$(BOOK_FONTS)
 
-## exercises: regenerate the student version in exercises/ from solutions/
+## exercises: regenerate the student version in exercises/ from solutions/ (nbgrader), and its Korean
+## translation in exercises/dropout/ko/ (the catalogue locales/ko/LC_MESSAGES/exercise/dropout.po)
 exercises: venv
 	nbgrader generate_assignment dropout --force
+	$(BIN)/python -m autograder.translation translate exercises/dropout/dropout.ipynb \
+	  locales/ko/LC_MESSAGES/exercise/dropout.po ko exercises/dropout/ko/dropout.ipynb
 
 ## lock: re-resolve the ranges of pyproject.toml into uv.lock, for every supported Python (then make test)
 lock: $(UV)

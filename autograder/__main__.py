@@ -23,7 +23,8 @@ Grade a batch of dropout notebooks with nbgrader.
 
 SUBMISSIONS is a folder with one folder per student (<student_id>/.../<notebook>.ipynb),
 a flat folder of <student_id>.ipynb files, or a .zip of either. OUT receives:
-  grades.csv        one row per student: status, score, max_score, points per check
+  grades.csv        one row per student: status, language (en, ko) of the notebook, score,
+                    max_score, points per check
   feedback/<id>/    nbgrader's HTML feedback for each graded student (no hidden tests), the
                     same files as in course/feedback/ (hard links: on disk once)
   report.html       score histogram, pass rate of every check, submissions to look at
@@ -131,7 +132,8 @@ def grade(args):
     except (SubmissionsError, confine.ConfinementError, cluster.ClusterError, grading.CourseError) as error:
         sys.exit(f"error: {error}")
     tests = [{"grade_id": c.metadata["nbgrader"]["grade_id"], "points": c.metadata["nbgrader"]["points"]}
-             for c in released.cells if c.metadata.get("nbgrader", {}).get("grade")]
+             for c in released["en"].cells if c.metadata.get("nbgrader", {}).get("grade")]
+    languages = {**read_column(out / "grades.csv", "language"), **_languages} if args.resume else _languages
     found = grading.results(out / "course", list(statuses))
     rows = []
     for submission in submissions:
@@ -144,6 +146,7 @@ def grade(args):
             shutil.copytree(feedback, out / "feedback" / submission.student_id, copy_function=link,
                             dirs_exist_ok=True)
         rows.append({"student_id": submission.student_id, "status": status,
+                     "language": languages.get(submission.student_id, ""),
                      "score": result.score if result else None,
                      "max_score": result.max_score if result else sum(t["points"] for t in tests),
                      "cells": result.cells if result else {},
@@ -173,11 +176,17 @@ def link(source, target):
 
 def read_statuses(path):
     """student_id -> status in an earlier run's grades.csv."""
+    return read_column(path, "status")
+
+
+def read_column(path, name):
+    """student_id -> one column of an earlier run's grades.csv."""
     with open(path, newline="") as handle:
-        return {row["student_id"]: row["status"] for row in csv.DictReader(handle)}
+        return {row["student_id"]: row.get(name) or "" for row in csv.DictReader(handle)}
 
 
 _resources = {}  # student_id -> what grading them cost (worker.Graded.usage)
+_languages = {}  # student_id -> the language of their notebook (submissions.edition)
 
 
 def _grade(client, course, submissions, released, kit, limits):
@@ -193,7 +202,8 @@ def _grade(client, course, submissions, released, kit, limits):
         for submission in submissions:
             student_id, start = submission.student_id, time.thread_time()
             try:
-                remarks[student_id] = prepare(submission, released, grading.submission_path(course, student_id))
+                _languages[student_id], remarks[student_id] = prepare(
+                    submission, released, grading.submission_path(course, student_id))
             except ValueError as problem:
                 statuses[student_id] = str(problem)
                 progress.update()

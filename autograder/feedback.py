@@ -8,21 +8,25 @@ for every student, and Jinja would compile the same templates again each time; a
 cache (Jinja's own mechanism) keeps them. And nbconvert's HTMLExporter parses every page it
 has rendered again with BeautifulSoup, only to add attributes; here they are added to the
 rendered text (FeedbackExporter.from_notebook_node). Most cells are the same in every
-student's page, so their highlighted code is kept too (KeptHighlight).
+student's page, so their highlighted code is kept too (KeptHighlight). A notebook in another
+language (its metadata's ``lang``) gets the page's own words in it, from the exercise's catalogue
+(LabelledLoader).
 """
 
 import re
 from functools import lru_cache
 from pathlib import Path
 
-from jinja2 import BytecodeCache, FileSystemLoader, pass_context
+from jinja2 import BaseLoader, BytecodeCache, FileSystemLoader, pass_context
 from latex2mathml.converter import convert
 from markupsafe import escape
 from nbconvert.exporters import HTMLExporter, TemplateExporter
 from nbconvert.filters.highlight import Highlight2HTML
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
-from traitlets import default
+from traitlets import Unicode, default
+
+from autograder.translation import FEEDBACK, catalogue_path, language_of, read_catalogue
 
 TEMPLATES = Path(__file__).parent / "templates"  # mathjax.html.j2, in place of nbconvert's
 NO_ALT = "No description has been provided for this image"  # nbconvert's words for an image without alt text
@@ -58,6 +62,11 @@ def mathml(tex, display):
         return f'<code class="tex">{escape(tex)}</code>'
 
 
+@lru_cache(maxsize=8)
+def _labels(path):
+    return read_catalogue(path, context=FEEDBACK)
+
+
 class MathMLRenderer(IPythonRenderer):
     """nbconvert's Markdown renderer, with equations as MathML instead of TeX left for MathJax."""
 
@@ -86,8 +95,44 @@ class KeptHighlight(Highlight2HTML):
                             tuple(sorted(self.extra_formatter_options.items())))
 
 
+# The words of nbgrader's feedback page (nbgrader/server_extensions/formgrader/templates/feedback/index.html.j2),
+# longest first, as they stand in its text; a page in another language shows their translations.
+LABELS = ["Late submission penalty", "Coding free-response", "Written response", "Student's answer",
+          "Student's task", "Grade cell:", "Comments:", "Test cell", "Comment", "Score:", "(Top)", "Task:", "Task"]
+TEMPLATE_TEXT = re.compile(r"({{.*?}}|{%.*?%}|{#.*?#}|<[^>]*>)", re.S)  # what is not the page's text
+
+
+# Korean breaks lines between words, not inside them (as on the book's Korean pages)
+KOREAN_LINES = ":lang(ko) { word-break: keep-all; overflow-wrap: anywhere; }"
+WORDS = re.compile("|".join(map(re.escape, LABELS)))
+
+
+def labelled(template):
+    """nbgrader's feedback template with each of its LABELS shown through `label`, and the page's language."""
+    parts = TEMPLATE_TEXT.split(template)
+    parts[::2] = [WORDS.sub(lambda word: '{{ label("%s") }}' % word.group(), text) for text in parts[::2]]
+    page = "".join(parts).replace("<html>", """<html lang="{{ nb.metadata.get('lang', 'en') }}">""", 1)
+    return page.replace("</head>", f"<style>{KOREAN_LINES}</style>\n</head>", 1)
+
+
+class LabelledLoader(BaseLoader):
+    """A template loader that gives nbgrader's feedback page its words through `label` (labelled)."""
+
+    def __init__(self, loader):
+        self.loader = loader
+
+    def get_source(self, environment, template):
+        source, filename, uptodate = self.loader.get_source(environment, template)
+        if filename and Path(filename).parts[-3:] == ("templates", "feedback", "index.html.j2"):
+            source = labelled(source)
+        return source, filename, uptodate
+
+
 class FeedbackExporter(HTMLExporter):
     """HTMLExporter with MathML equations, templates and highlighted code kept per process, no second parse."""
+
+    locale_dir = Unicode("", help="The folder of the exercise's catalogues, for pages in another language.").tag(
+        config=True)
 
     @default("extra_loaders")
     def _extra_loaders_default(self):
@@ -96,7 +141,17 @@ class FeedbackExporter(HTMLExporter):
     def _create_environment(self):
         environment = super()._create_environment()
         environment.bytecode_cache = CACHE
+        environment.loader = LabelledLoader(environment.loader)
+        environment.globals["label"] = self.label
         return environment
+
+    @pass_context
+    def label(self, context, word):
+        """One of the page's LABELS in the notebook's language."""
+        language = language_of(context["nb"])
+        if language == "en":
+            return word
+        return _labels(catalogue_path(self.locale_dir, language)).get(word, word)
 
     @pass_context
     def markdown2html(self, context, source):

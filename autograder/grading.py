@@ -21,23 +21,34 @@ from nbgrader.preprocessors import SaveAutoGrades
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import SAWarning
 
+from autograder import translation
 from autograder.outputs import describe, is_cut_mark
 from autograder.worker import ASSIGNMENT, COURSE_ID, Kit, nbgrader_api
 
 ROOT = Path(__file__).resolve().parents[1]
+LOCALES = ROOT / "locales"
+LANGUAGES = ("ko",)  # the exercise's editions besides English, each with a catalogue in LOCALES
 
 COURSE_CONFIG = '''\
 """nbgrader configuration of this grading run (written by `python -m autograder grade`)."""
+import os
+
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, ClearOutput,
                                     DeduplicateIds, GetGrades, IgnorePattern, LimitOutput, OverwriteCells,
                                     OverwriteKernelspec, SaveAutoGrades)
 
 from autograder.feedback import FeedbackExporter
+from autograder.translation import TranslateReadOnly
 from autograder.trusted import TrustedExecute
 
 c = get_config()  # noqa: F821
 c.CourseDirectory.course_id = "dropout-module"
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "locales"]  # no catalogue in a kernel's folder
+# the exercise's catalogues: a notebook in another language runs, is graded and gets its feedback in it
+c.TranslateReadOnly.locale_dir = c.FeedbackExporter.locale_dir = os.path.join(os.path.dirname(__file__), "source",
+                                                                            "dropout", "locales")
+c.ClearMetadataPreprocessor.preserve_nb_metadata_mask = {{("language_info", "name"), "lang"}}
 c.Execute.timeout = {timeout}              # seconds per cell: an endless loop fails its cell only
 c.Execute.interrupt_on_timeout = True
 c.TrustedExecute.submission_timeout = {submission_timeout}  # seconds per notebook, cells and tests
@@ -49,7 +60,8 @@ c.TrustedExecute.output_bytes = {output_bytes}  # bytes of output each cell keep
 c.LimitOutput.max_lines = {max_lines}      # and lines of it shown
 # nbgrader's sanitizing steps; its cell-metadata check runs once, after execution (the grader rebuilt every
 # submission on the released notebook, so the metadata it would check first is the course's own)
-c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells]
+c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells,
+                                     TranslateReadOnly]
 # nbgrader's autograde steps, with tests decided outside the student's kernel (autograder.trusted)
 c.Autograde.autograde_preprocessors = [TrustedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
                                        SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
@@ -74,8 +86,15 @@ class CourseError(Exception):
 
 
 def create_course(course, limits):
-    """An nbgrader course in `course` with the exercise generated and recorded; return (released notebook, Kit)."""
+    """An nbgrader course in `course` with the exercise generated and recorded; return (released notebooks, Kit).
+
+    The released notebooks: language -> the student notebook in it, English first.
+    """
     shutil.copytree(ROOT / "solutions" / ASSIGNMENT, course / "source" / ASSIGNMENT)
+    for language in LANGUAGES:
+        catalogue = translation.catalogue_path(course / "source" / ASSIGNMENT / "locales", language)
+        catalogue.parent.mkdir(parents=True)
+        shutil.copyfile(translation.catalogue_path(LOCALES, language), catalogue)
     config = COURSE_CONFIG.format(timeout=limits.cell_seconds, submission_timeout=limits.submission_seconds,
                                   memory_mb=limits.memory_mb, max_lines=limits.max_lines,
                                   output_bytes=limits.output_kb * 2**10, processes=limits.processes,
@@ -91,7 +110,11 @@ def create_course(course, limits):
     source = {p.relative_to(course / "source").as_posix(): p.read_bytes()
               for p in (course / "source").rglob("*") if p.is_file()}
     kit = Kit(config=config, source=source, gradebook=(course / "gradebook.db").read_bytes(), limits=limits)
-    return nbformat.read(course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4), kit
+    released = {"en": nbformat.read(course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)}
+    for language in LANGUAGES:
+        strings = translation.read_catalogue(translation.catalogue_path(LOCALES, language))
+        released[language], _ = translation.translate(released["en"], strings, language)
+    return released, kit
 
 
 def create_gradebook(path):

@@ -4,6 +4,7 @@ import base64
 import csv
 import html
 import io
+from collections import Counter
 
 import matplotlib
 
@@ -14,13 +15,14 @@ from autograder.phases import PHASES  # noqa: E402
 
 
 def write_grades(path, rows, columns):
-    """One row per student: id, status, score, max_score, then points per graded cell."""
+    """One row per student: id, status, language, score, max_score, then points per graded cell."""
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["student_id", "status", "score", "max_score", *columns])
+        writer.writerow(["student_id", "status", "language", "score", "max_score", *columns])
         for row in rows:
             cells = row["cells"]
-            writer.writerow([row["student_id"], row["status"], _number(row["score"]), _number(row["max_score"]),
+            writer.writerow([row["student_id"], row["status"], row["language"], _number(row["score"]),
+                             _number(row["max_score"]),
                              *(_number(cells.get(column)) for column in columns)])
 
 
@@ -62,6 +64,7 @@ def write_report(path, rows, tests):
 </head><body>
 <h1>Dropout exercise: grading report</h1>
 <p>{len(rows)} submissions, {len(graded)} graded, {len(rows) - len(graded)} not graded.</p>
+<p id="languages">Notebooks by language: {html.escape(_languages(rows))}.</p>
 <h2>Scores</h2><img id="score-histogram" alt="Histogram of the scores of the graded submissions" src="data:image/png;base64,{histogram}">
 <h2>Checks</h2><img id="pass-rates" alt="Bar chart of the fraction of graded submissions passing each check" src="data:image/png;base64,{pass_rates}">
 <h2>Needs your attention</h2>
@@ -69,6 +72,15 @@ def write_report(path, rows, tests):
 <table id="attention"><tr><th>student</th><th>status</th></tr>{items}</table>
 </body></html>
 """)
+
+
+LANGUAGE_NAMES = {"en": "English", "ko": "Korean"}
+
+
+def _languages(rows):
+    """How many submissions of each language, e.g. "English 30, Korean 4"."""
+    counts = Counter(row["language"] for row in rows if row["language"])
+    return ", ".join(f"{LANGUAGE_NAMES.get(code, code)} {n}" for code, n in sorted(counts.items())) or "none read"
 
 
 RESOURCES = {"seconds": 1, "memory_mb": 0, "processes": 0, "cpu_seconds": 2,  # column -> decimals

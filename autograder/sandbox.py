@@ -84,9 +84,21 @@ def _receive(fd, timeout=None):
     return message, [part() for _ in range(count)]
 
 
-def encode(value, buffers, handles=None):
-    """Plain data as JSON, numeric arrays as raw buffers; anything else as a handle (sandbox side only)."""
+def encode(value, buffers, handles=None, seen=None):
+    """Plain data as JSON, numeric arrays as raw buffers; anything else as a handle (sandbox side only).
+
+    A list, dict or array met again is sent as a reference to its first place (in the order
+    met), so that decode gives the same sharing: two layers handed one dict stay one dict.
+    """
+    seen = {} if seen is None else seen
+    if id(value) in seen:
+        return {"__same__": seen[id(value)][0]}
+
+    def met():  # the value is kept, so that its id is not reused meanwhile
+        seen[id(value)] = (len(seen), value)
+
     if isinstance(value, np.ndarray) and value.dtype.kind in "biufc" and value.dtype.fields is None:
+        met()
         array = np.ascontiguousarray(value)
         buffers.append(array.tobytes())
         return {"__array__": len(buffers) - 1, "dtype": array.dtype.str, "shape": list(array.shape)}
@@ -95,10 +107,13 @@ def encode(value, buffers, handles=None):
     if value is None or type(value) in (bool, int, float, str):
         return value
     if type(value) in (list, tuple):
-        items = [encode(v, buffers, handles) for v in value]
+        if type(value) is list:
+            met()
+        items = [encode(v, buffers, handles, seen) for v in value]
         return {"__tuple__": items} if type(value) is tuple else items
     if type(value) is dict and all(type(k) is str for k in value):
-        return {"__dict__": {k: encode(v, buffers, handles) for k, v in value.items()}}
+        met()
+        return {"__dict__": {k: encode(v, buffers, handles, seen) for k, v in value.items()}}
     if isinstance(value, Handle):
         return {"__handle__": value.key}
     if handles is None:
@@ -115,17 +130,31 @@ def _array(value, buffers):
     return np.frombuffer(buffers[value["__array__"]], dtype=dtype).reshape(shape).copy()
 
 
-def decode(value, buffers, handles=None):
+def decode(value, buffers, handles=None, made=None):
+    """What encode sent, with its sharing: `made` holds each list, dict and array in the order met."""
+    made = [] if made is None else made
     if isinstance(value, list):
-        return [decode(v, buffers, handles) for v in value]
+        items = []
+        made.append(items)
+        items.extend(decode(v, buffers, handles, made) for v in value)
+        return items
     if not isinstance(value, dict):
         return value
+    if "__same__" in value:
+        index = value["__same__"]
+        if type(index) is not int or not 0 <= index < len(made):
+            raise ValueError("malformed message from the sandbox")
+        return made[index]
     if "__array__" in value:
-        return _array(value, buffers)
+        made.append(_array(value, buffers))
+        return made[-1]
     if "__tuple__" in value:
-        return tuple(decode(v, buffers, handles) for v in value["__tuple__"])
+        return tuple(decode(v, buffers, handles, made) for v in value["__tuple__"])
     if "__dict__" in value:
-        return {k: decode(v, buffers, handles) for k, v in value["__dict__"].items()}
+        items = {}
+        made.append(items)
+        items.update((k, decode(v, buffers, handles, made)) for k, v in value["__dict__"].items())
+        return items
     if "__handle__" in value:
         return handles[value["__handle__"]] if handles is not None else Handle(value["__handle__"])
     raise ValueError("malformed message from the sandbox")

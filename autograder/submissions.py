@@ -4,7 +4,8 @@
 ``<student_id>.ipynb`` files, or a ``.zip`` of either. ``rebuild`` puts a student's
 answers into the released notebook, so that test and read-only cells are always the
 course's own, whatever the student deleted, duplicated or edited; every such repair is
-reported, never silent.
+reported, never silent. A submission is rebuilt on the released notebook of its own
+language (``edition``), whose read-only cells it holds.
 """
 
 import copy
@@ -187,12 +188,32 @@ def _source_of(nb, grade_id):
     return next(c.source for c in nb.cells if _meta(c).get("grade_id") == grade_id)
 
 
+def edition(student, released):
+    """The language of the released notebook (language -> notebook) whose read-only cells the student's match most.
+
+    A tie (a notebook with no read-only cell left as released) goes to the language its
+    metadata names, else to the first.
+    """
+    sources = {_meta(c).get("grade_id"): c.source for c in student.cells if not _meta(c).get("solution")}
+
+    def matches(language):
+        return sum(1 for c in released[language].cells
+                   if _meta(c).get("grade_id") and not _meta(c).get("solution") and sources.get(_meta(c)["grade_id"]) == c.source)
+
+    named = student.metadata.get("lang")
+    return max(released, key=lambda language: (matches(language), language == named))
+
+
 def prepare(submission, released, destination):
-    """Write the gradable notebook of one submission to destination; return the remarks, or raise ValueError."""
+    """Write the gradable notebook of one submission to destination; return (its language, remarks), or raise ValueError.
+
+    released: language -> released notebook.
+    """
     if submission.problem:
         raise ValueError(submission.problem)
     nb, remarks = read_notebook(submission.notebook)
-    nb, repairs = rebuild(nb, released)
+    language = edition(nb, released)
+    nb, repairs = rebuild(nb, released[language])
     destination.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, destination)
-    return [*submission.remarks, *remarks, *repairs]
+    return language, [*submission.remarks, *remarks, *repairs]

@@ -40,6 +40,7 @@ from traitlets import Integer, Unicode
 from autograder import cgroups, confine, dropout_checks, phases
 from autograder.outputs import OutputBudget, coalesce
 from autograder.sandbox import Sandbox
+from autograder.translation import language_of
 
 TRUSTED = {"np": np, **{name: getattr(dropout_checks, name) for name in dir(dropout_checks) if not name.startswith("_")}}
 
@@ -362,8 +363,12 @@ class TrustedExecute(Execute):
                     self.outcome.usage, self.outcome.breaches = self.km.usage()
 
     def decide_tests(self):
-        """Each test cell's outputs, from running it here against the student's functions."""
-        with Sandbox(self.kc, self.km.runtime, self.timeout) as sandbox:
-            for index, source in self.tests.items():
-                self._check_deadline()
-                self.nb.cells[index].outputs = run_test(source, sandbox)
+        """Each test cell's outputs, from running it here against the student's functions, in the notebook's language."""
+        dropout_checks.use_language(language_of(self.nb))
+        try:
+            with Sandbox(self.kc, self.km.runtime, self.timeout) as sandbox:
+                for index, source in self.tests.items():
+                    self._check_deadline()
+                    self.nb.cells[index].outputs = run_test(source, sandbox)
+        finally:
+            dropout_checks.use_language("en")

@@ -35,10 +35,15 @@ def nbgrader(*args, cwd):
 
 @pytest.fixture
 def course(tmp_path):
-    """A copy of the course (config and solutions, links resolved) with the exercise generated."""
+    """A copy of the course (config and solutions, links resolved) with the exercise generated, as `make exercises`
+    does: by nbgrader, then translated into Korean."""
     shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
     shutil.copytree(ROOT / "solutions", tmp_path / "solutions")
     nbgrader("generate_assignment", "dropout", cwd=tmp_path)
+    released = tmp_path / "exercises" / "dropout"
+    subprocess.run([sys.executable, "-m", "autograder.translation", "translate", released / "dropout.ipynb",
+                    ROOT / "locales" / "ko" / "LC_MESSAGES" / "exercise" / "dropout.po", "ko",
+                    released / "ko" / "dropout.ipynb"], cwd=ROOT, check=True)
     return tmp_path
 
 

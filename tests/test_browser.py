@@ -154,6 +154,7 @@ def test_exercise_download_is_the_student_notebook(visit, server, folder):
         nbformat.validate(nb)
         code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
         assert code.count("raise NotImplementedError()") == 3, "the download is not the student version"
+        assert nb.metadata.get("lang", "en") == (folder.rstrip("/") or "en"), "the notebook is not in the page's language"
         leaked = [s for s in secret_fragments() if s in text]
         assert not leaked, f"the downloaded notebook contains solution or hidden-test lines: {leaked[:3]}"
 

@@ -235,8 +235,8 @@ def test_without_the_checks_file_every_cell_says_what_to_download_and_no_name_is
 
 def test_setup_cell_stands_in_for_every_name_the_notebook_imports():
     """The names the set-up cell stands in for are exactly those the checks module exports."""
-    setup = cell_source("setup")
-    (names,) = re.findall(r'"""(.*?)"""', setup, re.S)
+    (names,) = [node.args[0].func.value.value for node in ast.walk(ast.parse(cell_source("setup")))
+                if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "fromkeys"]
     assert sorted(names.split()) == sorted(dropout_checks.__all__)
 
 
@@ -316,11 +316,14 @@ def korean():
     dropout_checks.use_language("en")
 
 
+KOREAN_SETUP = answer_source("setup", EXERCISE.parent / "ko" / "dropout.ipynb")  # it chooses Korean
+
+
 @pytest.mark.parametrize("name", sorted(MUTANTS))
 def test_every_mutant_is_told_in_korean(name, korean):
-    """With Korean chosen, the same checks fail, and each says why in Korean, with no English sentence left."""
-    korean_failures = failed_tests(answers=patched_answers(MUTANTS[name], answer_source))
-    dropout_checks.use_language("en")
+    """With the Korean notebook's set-up cell, the same checks fail, and each says why in Korean, with no English
+    sentence left."""
+    korean_failures = failed_tests(answers={**patched_answers(MUTANTS[name], answer_source), "setup": KOREAN_SETUP})
     english_failures = failed_tests(answers=patched_answers(MUTANTS[name], answer_source))
     assert korean_failures.keys() == english_failures.keys()
     for grade_id, message in korean_failures.items():

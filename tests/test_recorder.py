@@ -15,6 +15,7 @@ from autograder import grading, worker
 def course(tmp_path_factory):
     folder = tmp_path_factory.mktemp("recorder") / "course"
     released, _ = grading.create_course(folder, worker.Limits())
+    released = released["en"]
     return folder, released
 
 

@@ -10,7 +10,7 @@ import pytest
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
-from autograder.sandbox import Handle, Sandbox
+from autograder.sandbox import Handle, Sandbox, decode
 from autograder.trusted import ConfinedKernelManager
 from conftest import ROOT
 
@@ -120,6 +120,16 @@ def test_round_trip_of_plain_data(sandbox):
     back = sandbox.function("echo")(value)
     assert back["p"] == 0.5 and back["seed"] == 3 and back["arrays"][1].dtype == bool
     assert type(back["arrays"]) is tuple and back["arrays"][0].tolist() == [0, 1, 2]
+
+
+def test_shared_and_circular_values_keep_their_sharing(sandbox):
+    """Layers handed one dict come back with one dict, so a check sees `[dict(param)] * n` for what it is."""
+    param, loop = {"p": 0.5}, []
+    loop.append(loop)
+    back = sandbox.function("echo")([param, param, {"p": 0.5}, loop])
+    assert back[0] is back[1] and back[2] is not back[0] and back[3][0] is back[3]
+    with pytest.raises(ValueError, match="malformed"):
+        decode([{"__same__": 7}], [])
 
 
 def test_exceptions_keep_builtin_kinds_only(sandbox):

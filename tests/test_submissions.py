@@ -7,7 +7,7 @@ import zipfile
 import nbformat
 import pytest
 
-from autograder.submissions import SubmissionsError, collect, prepare, read_notebook, rebuild
+from autograder.submissions import SubmissionsError, collect, edition, prepare, read_notebook, rebuild
 from notebook_cells import EXERCISE, SOLUTION, failed_tests, nbgrader_meta
 
 RELEASED = nbformat.read(EXERCISE, as_version=4)
@@ -150,8 +150,31 @@ def test_tampered_tests_are_restored_and_reported(tmp_path):
 def test_prepare_writes_the_gradable_notebook(folders, tmp_path):
     found = {s.student_id: s for s in collect(folders, tmp_path)}
     target = tmp_path / "out" / "dave" / "dropout" / "dropout.ipynb"
-    assert prepare(found["dave"], RELEASED, target) == ["notebook was named my dropout (1).ipynb"]
+    assert prepare(found["dave"], {"en": RELEASED}, target) == ("en", ["notebook was named my dropout (1).ipynb"])
     assert nbformat.read(target, as_version=4).cells
     for student, reason in [("bob", "no notebook"), ("erin", "invalid JSON")]:
         with pytest.raises(ValueError, match=reason):
-            prepare(found[student], RELEASED, tmp_path / "out" / student / "dropout.ipynb")
+            prepare(found[student], {"en": RELEASED}, tmp_path / "out" / student / "dropout.ipynb")
+
+
+EDITIONS = {"en": RELEASED, "ko": nbformat.read(EXERCISE.parent / "ko" / "dropout.ipynb", as_version=4)}
+
+
+def test_each_notebook_is_rebuilt_on_the_released_notebook_of_its_language():
+    korean = copy.deepcopy(EDITIONS["ko"])
+    assert edition(korean, EDITIONS) == "ko" and edition(RELEASED, EDITIONS) == "en"
+    del korean.metadata["lang"]  # a front end that drops metadata: the read-only cells still tell
+    assert edition(korean, EDITIONS) == "ko"
+    rebuilt, remarks = rebuild(korean, EDITIONS["ko"])
+    assert remarks == [] and rebuilt.metadata["lang"] == "ko"
+    english_cells = copy.deepcopy(RELEASED)
+    english_cells.metadata["lang"] = "ko"  # the cells outweigh the metadata
+    assert edition(english_cells, EDITIONS) == "en"
+
+
+def test_a_notebook_with_no_read_only_cell_left_goes_by_its_metadata():
+    nb = copy.deepcopy(EDITIONS["ko"])
+    nb.cells = [c for c in nb.cells if nbgrader_meta(c).get("solution")]
+    assert edition(nb, EDITIONS) == "ko"
+    del nb.metadata["lang"]
+    assert edition(nb, EDITIONS) == "en"
