@@ -26,7 +26,15 @@ $(UV):
 venv: $(UV)
 	@exe=$$(PATH='$(CALLER_PATH)' $(PYTHON) -c 'import sys; print(sys.executable)' 2>/dev/null) \
 	  || { echo "No Python '$(PYTHON)' found: give one with PYTHON=..., e.g. make test PYTHON=python3.12"; exit 1; }; \
-	PATH='$(CALLER_PATH)' $(UV) sync --locked --quiet --python "$$exe"
+	PATH='$(CALLER_PATH)' $(UV) sync --locked --quiet --python "$$exe" && $(MAKE) --no-print-directory --silent $(BYTECODE)
+
+# The packages' bytecode, compiled once per lock (uv's --compile-bytecode would redo all of it at every sync):
+# a confined kernel can write none, and without it compiles ipykernel, IPython and NumPy again at each start.
+# (A few packages ship files that are not Python 3 modules, such as templates: those stay uncompiled.)
+BYTECODE := $(VENV)/.bytecode-compiled
+$(BYTECODE): uv.lock
+	@$(BIN)/python -m compileall -q -j 0 $(VENV)/lib > /dev/null || true
+	@touch $@
 
 ## book: build both editions strictly (warnings and execution errors fail): English in _build/html/,
 ## Korean in _build/html/ko/ (a second build with language ko, from _config.yml and locales/ko)

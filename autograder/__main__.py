@@ -6,13 +6,14 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from distributed import KilledWorker
 
 from tqdm import tqdm
 
-from autograder import cluster, confine, grading, worker
+from autograder import cluster, confine, grading, phases, worker
 from autograder.report import write_grades, write_report, write_resources
 from autograder.submissions import SubmissionsError, collect, prepare
 from autograder.worker import Graded, Limits
@@ -24,7 +25,8 @@ SUBMISSIONS is a folder with one folder per student (<student_id>/.../<notebook>
 a flat folder of <student_id>.ipynb files, or a .zip of either. OUT receives:
   grades.csv        one row per student: status, language (en, ko) of the notebook, score,
                     max_score, points per check
-  feedback/<id>/    nbgrader's HTML feedback for each graded student (no hidden tests)
+  feedback/<id>/    nbgrader's HTML feedback for each graded student (no hidden tests), the
+                    same files as in course/feedback/ (hard links: on disk once)
   report.html       score histogram, pass rate of every check, submissions to look at
   course/           the nbgrader course (gradebook.db, autograded/, ...): run nbgrader's
                     own tools there, e.g. `nbgrader formgrader` for the written answers
@@ -141,7 +143,8 @@ def grade(args):
             status = f"{NOT_GRADED}nbgrader recorded no grades for it{AGAIN}"
         feedback = out / "course" / "feedback" / submission.student_id / grading.ASSIGNMENT
         if result and feedback.is_dir():
-            shutil.copytree(feedback, out / "feedback" / submission.student_id, dirs_exist_ok=True)
+            shutil.copytree(feedback, out / "feedback" / submission.student_id, copy_function=link,
+                            dirs_exist_ok=True)
         rows.append({"student_id": submission.student_id, "status": status,
                      "language": languages.get(submission.student_id, ""),
                      "score": result.score if result else None,
@@ -162,6 +165,15 @@ def grade(args):
     return 0
 
 
+def link(source, target):
+    """target becomes another name of the file source (one copy on disk), or a copy where it cannot be one."""
+    Path(target).unlink(missing_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:  # another file system, or one without hard links
+        shutil.copy2(source, target)
+
+
 def read_statuses(path):
     """student_id -> status in an earlier run's grades.csv."""
     return read_column(path, "status")
@@ -178,20 +190,35 @@ _languages = {}  # student_id -> the language of their notebook (submissions.edi
 
 
 def _grade(client, course, submissions, released, kit, limits):
-    """Grade every submission on the workers and record each result; return student_id -> status."""
-    statuses, remarks, jobs = {}, {}, []
-    for submission in submissions:
-        try:
-            _languages[submission.student_id], remarks[submission.student_id] = prepare(
-                submission, released, grading.submission_path(course, submission.student_id))
-        except ValueError as problem:
-            statuses[submission.student_id] = str(problem)
-            continue
-        jobs.append((submission.student_id, grading.submission_path(course, submission.student_id).read_text()))
-    with tqdm(total=len(submissions), initial=len(statuses), desc="grading", unit="submission",
-              file=sys.stderr) as progress, grading.Recorder(course) as recorder:
-        for student_id, outcome in cluster.grade_all(client, kit, jobs):
-            statuses[student_id] = _status(recorder, student_id, outcome, remarks[student_id], limits)
+    """Grade the submissions on the workers and record each result; return student_id -> status.
+
+    A submission is prepared when a worker is about to be free for it, and its notebook and
+    results are let go once recorded: only the jobs in flight (cluster.grade_all) are held.
+    """
+    statuses, remarks, prepared = {}, {}, {}
+    progress = tqdm(total=len(submissions), desc="grading", unit="submission", file=sys.stderr)
+
+    def jobs():
+        for submission in submissions:
+            student_id, start = submission.student_id, time.thread_time()
+            try:
+                _languages[student_id], remarks[student_id] = prepare(
+                    submission, released, grading.submission_path(course, student_id))
+            except ValueError as problem:
+                statuses[student_id] = str(problem)
+                progress.update()
+                continue
+            notebook = grading.submission_path(course, student_id).read_text()
+            prepared[student_id] = time.thread_time() - start
+            yield student_id, notebook
+
+    with progress, grading.Recorder(course) as recorder:
+        for student_id, outcome in cluster.grade_all(client, kit, jobs()):
+            start, preparing = time.thread_time(), prepared.pop(student_id)
+            statuses[student_id] = _status(recorder, student_id, outcome, remarks.pop(student_id), limits)
+            if student_id in _resources:
+                _resources[student_id].setdefault("cpu", {}).update(
+                    {phases.PREPARE: preparing, phases.RECORD: time.thread_time() - start})
             progress.update()
     return statuses
 

@@ -21,12 +21,16 @@ from autograder import cgroups, confine, worker
 
 # Dask's diagnostics, made for a dashboard this cluster does not have, would take a tenth of a core in each
 # worker and in this process: its profiler samples every thread 100 times a second, its event loops are
-# timed every 20 ms, and system and memory statistics are read several times a second.
+# timed every 20 ms, and system and memory statistics are read several times a second; and its logs
+# would hold memory that grows with the batch.
 LOCAL_CONFIG = {
     "distributed.worker.profile.enabled": False,
     "distributed.admin.tick.interval": "1s",
     "distributed.admin.system-monitor.interval": "5s",
     "distributed.worker.memory.monitor-interval": "1s",  # the memory limit is checked every second
+    # the scheduler's and workers' logs of their last transitions, for debugging, keep the messages that caused
+    # them, notebooks and results included: 1,000 by default, over 100 MB in this process at 2,000 submissions
+    "distributed.admin.low-level-log-length": 100,
 }
 IN_FLIGHT_PER_WORKER = 4  # tasks queued per worker: enough to keep it busy, few enough to bound memory
 

@@ -31,6 +31,9 @@ from autograder.translation import FEEDBACK, catalogue_path, language_of, read_c
 TEMPLATES = Path(__file__).parent / "templates"  # mathjax.html.j2, in place of nbconvert's
 NO_ALT = "No description has been provided for this image"  # nbconvert's words for an image without alt text
 IMAGE_WITHOUT_ALT = re.compile(r"<img\b(?![^>]*\balt=)[^>]*?(?=/?>)")
+# equations and cells kept per process: the course's own, in every page, stay; the students' own answers,
+# each seen once, come and go, so that a worker's memory does not grow with the batch
+KEPT = 256
 
 
 class MemoryBytecodeCache(BytecodeCache):
@@ -50,7 +53,7 @@ class MemoryBytecodeCache(BytecodeCache):
 CACHE = MemoryBytecodeCache()
 
 
-@lru_cache(maxsize=2048)
+@lru_cache(maxsize=KEPT)
 def mathml(tex, display):
     """An equation as MathML; TeX that latex2mathml cannot read is shown as its source."""
     try:
@@ -77,7 +80,7 @@ class MathMLRenderer(IPythonRenderer):
         return mathml(body, "inline")
 
 
-@lru_cache(maxsize=2048)
+@lru_cache(maxsize=KEPT)
 def _highlighted(source, language, magics_language, formatter_options):
     """Highlight2HTML's page fragment for a cell, which depends on these alone."""
     highlight = Highlight2HTML(pygments_lexer=language, extra_formatter_options=dict(formatter_options))

@@ -11,6 +11,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from autograder.phases import PHASES  # noqa: E402
+
 
 def write_grades(path, rows, columns):
     """One row per student: id, status, language, score, max_score, then points per graded cell."""
@@ -81,11 +83,13 @@ def _languages(rows):
     return ", ".join(f"{LANGUAGE_NAMES.get(code, code)} {n}" for code, n in sorted(counts.items())) or "none read"
 
 
-RESOURCES = {"seconds": 1, "memory_mb": 0, "processes": 0, "cpu_seconds": 2}  # column -> decimals
+RESOURCES = {"seconds": 1, "memory_mb": 0, "processes": 0, "cpu_seconds": 2,  # column -> decimals
+             **{phase: 3 for phase in PHASES}}
 
 
 def write_resources(path, rows, usage, previous=None):
-    """resources.csv: per student, the seconds grading took, peak memory (MiB) and processes, CPU-seconds.
+    """resources.csv: per student, the seconds grading took, its kernel's peak memory (MiB) and processes and
+    CPU-seconds, then the CPU-seconds of each phase of its grading (autograder.phases).
 
     Students not graded in this run keep the figures of the run before (`previous`, the same file).
     """
@@ -99,7 +103,8 @@ def write_resources(path, rows, usage, previous=None):
         for row in rows:
             student = row["student_id"]
             if student in usage:
-                figures = [_figure(usage[student].get(name), digits) for name, digits in RESOURCES.items()]
+                figures = {**usage[student], **usage[student].get("cpu", {})}
+                figures = [_figure(figures.get(name), digits) for name, digits in RESOURCES.items()]
             else:
                 figures = [kept.get(student, {}).get(name, "") for name in RESOURCES]
             writer.writerow([student, *figures])

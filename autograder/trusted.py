@@ -44,7 +44,7 @@ from nbgrader.preprocessors import Execute
 from traitlets import Float, Integer, Type, Unicode, default
 from zmq.utils.monitor import parse_monitor_message
 
-from autograder import cgroups, confine, dropout_checks
+from autograder import cgroups, confine, dropout_checks, phases
 from autograder.outputs import OutputBudget, Renderings, coalesce, describe, is_too_large_mark, too_large_mark
 from autograder.sandbox import Sandbox
 from autograder.translation import language_of
@@ -473,18 +473,21 @@ class TrustedExecute(Execute):
         self.kernel_name = self.kernel_name or self.nb.metadata.get("kernelspec", {}).get("name", "")
         key = (self.kernel_name, self.memory_mb, self.processes, self.cpu_seconds, self.disk_mb, self.message_bytes,
                tuple(self.extra_arguments))
-        self.km = _spare().take(key, self._start_kernel, self.resources.get("metadata", {}).get("path"))
-        with super().setup_kernel(**kwargs):
-            try:
-                yield
-                self.decide_tests()  # every cell has run, and the kernel still holds the student's functions
-            finally:
-                self.outcome.usage, self.outcome.breaches = self.km.usage()
-                if self.drops:
-                    self.outcome.breaches.append(f"sent more than {describe(self.message_bytes)} in one message")
-                if self.budget.cut_by_total:
-                    self.outcome.breaches.append(f"printed more than {describe(self.notebook_output_bytes)} in all "
-                                                 "its cells: output cut")
+        with phases.within(phases.KERNEL_START):
+            self.km = _spare().take(key, self._start_kernel, self.resources.get("metadata", {}).get("path"))
+            with super().setup_kernel(**kwargs):
+                try:
+                    with phases.within(phases.CELLS, self.km):
+                        yield
+                    with phases.within(phases.TESTS, self.km):
+                        self.decide_tests()  # every cell has run, and the kernel still holds the student's functions
+                finally:
+                    self.outcome.usage, self.outcome.breaches = self.km.usage()
+                    if self.drops:
+                        self.outcome.breaches.append(f"sent more than {describe(self.message_bytes)} in one message")
+                    if self.budget.cut_by_total:
+                        self.outcome.breaches.append(f"printed more than {describe(self.notebook_output_bytes)} "
+                                                     "in all its cells: output cut")
 
     def decide_tests(self):
         """Each test cell's outputs, from running it here against the student's functions, in the notebook's language."""

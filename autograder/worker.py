@@ -23,11 +23,11 @@ from pathlib import Path
 import nbgrader.api
 from nbgrader.apps import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, event
 from sqlalchemy.exc import SAWarning
 from traitlets.config.loader import PyFileConfigLoader
 
-from autograder import trusted
+from autograder import phases, trusted
 
 ASSIGNMENT = "dropout"
 COURSE_ID = "dropout-module"
@@ -68,7 +68,7 @@ class Graded:
     feedback: str | None = None
     detail: str | None = None  # for the instructor's console: what nbgrader said when it failed
     breaches: list = field(default_factory=list)  # the caps its processes hit (autograder.cgroups)
-    usage: dict = field(default_factory=dict)  # wall seconds, peak memory and processes, CPU-seconds
+    usage: dict = field(default_factory=dict)  # wall seconds, peak memory and processes, CPU-seconds (by phase)
 
 
 class _Course:
@@ -137,7 +137,18 @@ def _gradebook_engine(url, **options):
     key = (url, tuple(sorted(options.items())))
     if key not in engines:
         engines[key] = create_engine(url, **options)
+        event.listen(engines[key], "connect", _unsynced)
     return engines[key]
+
+
+def _unsynced(connection, _record):
+    """SQLite without waiting for the disk: a worker's gradebook is a private copy, thrown away after the run.
+
+    nbgrader commits after every cell it scores, and each commit waited for the disk (fsync)
+    longer than the cell took to score. The instructor's gradebook (autograder.grading) is written durably.
+    """
+    connection.execute("PRAGMA synchronous = OFF")
+    connection.execute("PRAGMA journal_mode = MEMORY")
 
 
 nbgrader.api.create_engine = _gradebook_engine
@@ -177,9 +188,11 @@ def grade(kit, student_id, notebook):
     """
     with _one_at_a_time:
         start = time.monotonic()
-        graded = _grade(kit, student_id, notebook)
+        with phases.Meter(phases.WORKER) as meter:
+            graded = _grade(kit, student_id, notebook)
         found = trusted.outcome()
-        graded.breaches, graded.usage = found.breaches, {**found.usage, "seconds": time.monotonic() - start}
+        graded.breaches = found.breaches
+        graded.usage = {**found.usage, "seconds": time.monotonic() - start, "cpu": meter.seconds}
         if graded.failure and found.breaches and not found.expired:
             graded.failure = f"its kernel was stopped: it {'; '.join(found.breaches)}"
         return graded
@@ -196,7 +209,8 @@ def _grade(kit, student_id, notebook):
     trusted.use_spare(course.spare)
     try:
         with kept_engines(course.engines):
-            result = api.autograde(ASSIGNMENT, student_id)
+            with phases.within(phases.AUTOGRADE):
+                result = api.autograde(ASSIGNMENT, student_id)
             autograded = root / "autograded" / student_id / path
             if not result["success"] or not autograded.exists():
                 failure = _reason(result, kit.limits)
@@ -204,8 +218,9 @@ def _grade(kit, student_id, notebook):
                 return Graded(student_id, failure=failure, detail=detail)
             graded = Graded(student_id, notebook=autograded.read_text())
             feedback = root / "feedback" / student_id / path.with_suffix(".html")
-            if api.generate_feedback(ASSIGNMENT, student_id)["success"] and feedback.exists():
-                graded.feedback = feedback.read_text()
+            with phases.within(phases.FEEDBACK):
+                if api.generate_feedback(ASSIGNMENT, student_id)["success"] and feedback.exists():
+                    graded.feedback = feedback.read_text()
             return graded
     finally:  # no student's files stay behind for the next one
         for folder in ("submitted", "autograded", "feedback"):
