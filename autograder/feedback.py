@@ -62,11 +62,6 @@ def mathml(tex, display):
         return f'<code class="tex">{escape(tex)}</code>'
 
 
-@lru_cache(maxsize=8)
-def _labels(path):
-    return read_catalogue(path, context=FEEDBACK)
-
-
 class MathMLRenderer(IPythonRenderer):
     """nbconvert's Markdown renderer, with equations as MathML instead of TeX left for MathJax."""
 
@@ -151,7 +146,7 @@ class FeedbackExporter(HTMLExporter):
         language = language_of(context["nb"])
         if language == "en":
             return word
-        return _labels(catalogue_path(self.locale_dir, language)).get(word, word)
+        return read_catalogue(catalogue_path(self.locale_dir, language), context=FEEDBACK).get(word, word)
 
     @pass_context
     def markdown2html(self, context, source):

@@ -15,7 +15,9 @@ translation, and fails naming any message the catalogue lacks.
 import argparse
 import ast
 import copy
+import functools
 import io
+import os
 import re
 import sys
 import tokenize
@@ -185,7 +187,15 @@ def translate(nb, strings, language, answers=True):
 
 
 def read_catalogue(path, context=None):
-    """message -> translation of a .po file, its fuzzy and untranslated messages left out."""
+    """message -> translation of a .po file, its fuzzy and untranslated messages left out (not to be changed).
+
+    Read once per process and version of the file: a worker grades many notebooks with one.
+    """
+    return _read_catalogue(str(path), os.stat(path).st_mtime_ns, context)
+
+
+@functools.lru_cache(maxsize=16)
+def _read_catalogue(path, _version, context):
     with open(path, "rb") as file:
         catalogue = read_po(file)
     return {m.id: m.string for m in catalogue if m.id and m.string and not m.fuzzy and m.context == context}
