@@ -124,6 +124,11 @@ class Group:
         script = "".join(f'echo $$ > "${i + 1}" && ' for i in range(len(files)))
         return ["/bin/sh", "-c", f'{script}shift {len(files)} && exec "$@"', "sh", *files, *argv]
 
+    def admit(self, pid):
+        """Move a running process into the group; what it forks from then on is born in it."""
+        for name in sorted({str(path / "cgroup.procs") for path, _ in self.paths.values()}):
+            Path(name).write_text(str(pid))
+
     def _read(self, controller, name):
         try:
             return (self.paths[controller][0] / name).read_text()

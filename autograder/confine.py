@@ -5,7 +5,8 @@ forks to answer the tests' calls) runs inside bubblewrap (``bwrap``): new user, 
 and mount namespaces, no capabilities, and a file system made of read-only system and
 Python folders plus the student's own folder. The course (solutions, hidden tests,
 gradebook), other students' work and the instructor's files are not there at all.
-A memory, file-size and CPU-seconds cap applies to each of its processes (``prlimit``), and
+A memory, file-size and CPU-seconds cap applies to each of its processes (``prlimit``; and no
+POSIX message queue, which would outlive them), and
 its ``/tmp`` is a tmpfs of a given size (by default the memory cap's); the caps on all its processes
 together are cgroups' (autograder.cgroups).
 """
@@ -56,18 +57,23 @@ def environment():
     }
 
 
-def command(argv, folder, memory_mb, writable=(), cpu_seconds=None, tmp_mb=None):
-    """argv, run confined: only `folder` (its working directory) and `writable` can be written."""
+def command(argv, folder, memory_mb, writable=(), cpu_seconds=None, tmp_mb=None, as_pid_1=False):
+    """argv, run confined: only `folder` (its working directory), `writable`, /tmp and /dev/shm can be written.
+
+    With as_pid_1, argv itself is PID 1 of the sandbox (bubblewrap's --as-pid-1), not a child
+    of bubblewrap's own init: no process of the sandbox can then trace or stop what runs it.
+    """
     if shutil.which(BWRAP) is None:
         raise ConfinementError(f"bubblewrap (bwrap) is needed to confine student code; {INSTALL}")
     cpu = [f"--cpu={cpu_seconds + 2}"] if cpu_seconds else []  # a backstop: cgroups count all processes together
-    wrapped = ["prlimit", f"--as={memory_mb * 2**20}", f"--fsize={memory_mb * 2**20}", *cpu, "--",
+    wrapped = ["prlimit", f"--as={memory_mb * 2**20}", f"--fsize={memory_mb * 2**20}", "--msgqueue=0", *cpu, "--",
                BWRAP, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
                "--uid", "65534", "--gid", "65534", "--clearenv"]
     for name, value in environment().items():
         wrapped += ["--setenv", name, value]
     # mounts apply in order: the private /tmp first, so that folders under /tmp (a venv, a course) stay visible
-    wrapped += ["--proc", "/proc", "--dev", "/dev", "--size", str((tmp_mb or memory_mb) * 2**20), "--tmpfs", "/tmp"]
+    tmp = str((tmp_mb or memory_mb) * 2**20)
+    wrapped += ["--proc", "/proc", "--dev", "/dev", "--size", tmp, "--tmpfs", "/tmp", "--size", tmp, "--tmpfs", "/dev/shm"]
     for root in _readable_roots():
         if os.path.islink(root):
             wrapped += ["--symlink", os.readlink(root), root]
@@ -77,6 +83,9 @@ def command(argv, folder, memory_mb, writable=(), cpu_seconds=None, tmp_mb=None)
         wrapped += ["--size", "4096", "--tmpfs", path]
     for path in (folder, *writable):
         wrapped += ["--bind", str(path), str(path)]
+    wrapped += ["--remount-ro", "/dev", "--remount-ro", "/"]  # bubblewrap's own tmpfs: nothing written there
+    if as_pid_1:
+        wrapped.append("--as-pid-1")
     return [*wrapped, "--chdir", str(folder), "--", *argv]
 
 

@@ -29,6 +29,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import uuid
 import weakref
 from contextlib import contextmanager
 
@@ -41,10 +42,11 @@ from jupyter_core.utils import ensure_async, run_sync
 from nbclient.exceptions import CellControlSignal, CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
-from traitlets import Float, Integer, Type, Unicode, default
+from traitlets import Any, Bool, Float, Integer, Type, Unicode, default
 from zmq.utils.monitor import parse_monitor_message
 
 from autograder import cgroups, confine, dropout_checks, phases
+from autograder.forked_kernels import WORK_MOUNT, ForkedProvisioner, KernelServer, forkable
 from autograder.outputs import OutputBudget, Renderings, coalesce, describe, is_too_large_mark, too_large_mark
 from autograder.sandbox import Sandbox
 from autograder.translation import language_of
@@ -70,9 +72,6 @@ def run_test(source, sandbox):
         return [new_output("error", ename=type(error).__name__, evalue=str(error),
                            traceback=[f"{type(error).__name__}: {error}"])]
     return []
-
-
-WORK_MOUNT = "autograder-work-"  # the source name of a kernel's folder mount, then the grading process's id
 
 
 @functools.cache
@@ -157,6 +156,8 @@ class ConfinedKernelManager(AsyncKernelManager):
     runtime = Unicode("", help="Folder of the connection file and the kernel's sockets.")
     work = Unicode("", help="The kernel's working folder: the start's cwd, else work/ in its runtime folder.")
     max_message = Integer(MAX_MESSAGE, help="Bytes one message of the kernel may have (ConfinedKernelClient).")
+    server = Any(None, help="A KernelServer to fork the kernel from (autograder.forked_kernels); else one is "
+                            "started confined on its own.")
     client_factory = Type(ConfinedKernelClient)
 
     @default("context")
@@ -174,20 +175,32 @@ class ConfinedKernelManager(AsyncKernelManager):
 
     async def _async_pre_start_kernel(self, **kw):
         if not self.runtime:  # else a restart: the same folders, sockets and group
-            self.runtime = tempfile.mkdtemp(prefix="kernel-")
+            _sweep_once()
+            if self.server is not None and (kw.get("cwd") or not forkable(self.kernel_spec.argv)):
+                self.server = None
+            if self.server is not None:  # the server's folders, emptied when the kernel ends
+                self.runtime = tempfile.mkdtemp(prefix="kernel-", dir=self.server.runtime)
+                self.work = str(self.server.work)
+            else:
+                self.runtime = tempfile.mkdtemp(prefix="kernel-")
+                self.work = kw.get("cwd") or os.path.join(self.runtime, "work")  # its working folder, writable
+                os.makedirs(self.work, exist_ok=True)
             self.connection_file = os.path.join(self.runtime, "kernel.json")
             self.ip = os.path.join(self.runtime, "ipc")
-            self.work = kw.get("cwd") or os.path.join(self.runtime, "work")  # its working folder, writable
-            os.makedirs(self.work, exist_ok=True)
-            _sweep_once()
-            if not kw.get("cwd") and os.geteuid() == 0:  # its files count towards its memory, up to disk_mb
-                subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={self.disk_mb}m,mode=0700",
+            if self.server is None and not kw.get("cwd") and os.geteuid() == 0:  # its files count towards its
+                subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={self.disk_mb}m,mode=0700",  # memory
                                 f"{WORK_MOUNT}{os.getpid()}", self.work], check=True)
                 self.mounted = self.work
             if not cgroups.unavailable():
                 self.group = cgroups.Group(cgroups.Caps(self.memory_mb, self.processes, self.cpu_seconds))
             self.kernel_spec.interrupt_mode = "message"  # a signal cannot cross into the sandbox; a message can
+            if self.server is not None:
+                self.kernel_id = self.kernel_id or str(uuid.uuid4())
+                self.provisioner = ForkedProvisioner(kernel_id=self.kernel_id, kernel_spec=self.kernel_spec,
+                                                     parent=self)
         cmd, kw = await super()._async_pre_start_kernel(**kw)
+        if self.server is not None:
+            return cmd, kw  # forked by the server, in its sandbox, born in self.group
         cmd = confine.command(cmd, self.work, self.memory_mb, writable=[self.runtime], cpu_seconds=self.cpu_seconds,
                               tmp_mb=self.disk_mb)
         if self.group is not None:
@@ -204,6 +217,8 @@ class ConfinedKernelManager(AsyncKernelManager):
             if self.runtime and not restart:
                 if self.group is not None:
                     self.group.remove()
+                if self.server is not None:
+                    self.server.wipe()
                 if self.mounted:
                     subprocess.run(["umount", "--lazy", self.mounted], check=False, stderr=subprocess.DEVNULL)
                 shutil.rmtree(self.runtime, ignore_errors=True)
@@ -228,37 +243,61 @@ class ConfinedKernelManager(AsyncKernelManager):
 
 
 class SpareKernel:
-    """One confined kernel started a notebook ahead, so the next notebook need not wait for Python to load.
+    """One confined kernel started a notebook ahead, so the next notebook need not wait for it to start.
 
-    A kernel starts in a work folder of its own (``work/`` in its runtime folder); the files of
-    the notebook it is given are copied there. Each kernel serves one notebook only, and each
+    Where cgroups can hold each kernel's processes (autograder.cgroups), kernels are forked
+    from two KernelServers in turn (autograder.forked_kernels): the spare never shares a
+    sandbox with the kernel of the notebook being graded, and each server is emptied when
+    its notebook's kernel ends. Elsewhere each kernel starts confined on its own, in a work
+    folder of its own (``work/`` in its runtime folder). The files of the notebook a kernel
+    is given are copied into its work folder. Each kernel serves one notebook only, and each
     SpareKernel one grading thread (`use_spare`), which grades one notebook at a time.
     """
 
     def __init__(self):
-        self.key = self.km = None
+        self.key = self.km = self.sizes = None
+        self.servers = []
         _all_spares.add(self)
 
-    def take(self, key, start, folder):
-        """A kernel that start() started for key, with folder's files in its work folder; start the next one."""
+    def take(self, key, start, folder, sizes=None):
+        """A kernel that start(server) started for key, with folder's files in its work folder; start the next one.
+
+        sizes: (memory_mb, disk_mb) of the KernelServers to fork kernels from.
+        """
         km = self.km if self.key == key and run_sync(self.km.is_alive)() else None
         if km is None:
             self.discard()
-            km = start()
-        self.key, self.km = key, start()
+            km = start(self._server(sizes, None))
+        self.key, self.km = key, start(self._server(sizes, km))
         if folder:
             shutil.copytree(folder, km.work, symlinks=True, dirs_exist_ok=True)
         return km
+
+    def _server(self, sizes, busy):
+        """The server, of the two, that does not host busy's notebook; None where kernels start on their own."""
+        if sizes is None or cgroups.unavailable():
+            return None
+        if sizes != self.sizes:
+            self.close_servers()
+            self.sizes, self.servers = sizes, [KernelServer(*sizes), KernelServer(*sizes)]
+        return self.servers[1] if getattr(busy, "server", None) is self.servers[0] else self.servers[0]
 
     def discard(self):
         if self.km is not None:
             run_sync(self.km.shutdown_kernel)(now=True)
         self.key = self.km = None
 
+    def close_servers(self):
+        """The spare, then the servers, ended."""
+        self.discard()
+        for server in self.servers:
+            server.close()
+        self.sizes, self.servers = None, []
+
 
 _all_spares = weakref.WeakSet()
 _thread = threading.local()
-atexit.register(lambda: [spare.discard() for spare in list(_all_spares)])
+atexit.register(lambda: [spare.close_servers() for spare in list(_all_spares)])
 
 
 def use_spare(spare):
@@ -322,6 +361,8 @@ class TrustedExecute(Execute):
         config=True)
     message_bytes = Integer(MAX_MESSAGE, help="Bytes one message of the kernel may have: a cell that sends more "
                                              "gets a new kernel, as one that ignores its interrupt.").tag(config=True)
+    fork_kernels = Bool(True, help="Fork each kernel from a pre-imported Python in a sandbox of its own "
+                                   "(autograder.forked_kernels), where cgroups can hold its processes.").tag(config=True)
 
     @default("notebook_output_bytes")
     def _notebook_output_bytes_default(self):
@@ -401,11 +442,11 @@ class TrustedExecute(Execute):
             if before.cell_type == "code" and before.source.strip() and not _stopped(before):
                 await self._run_quietly(before.source, before)
 
-    def _start_kernel(self):
+    def _start_kernel(self, server=None):
         name = {"kernel_name": self.kernel_name} if self.kernel_name else {}  # else the manager's default
         km = self.kernel_manager_class(config=self.config, memory_mb=self.memory_mb, processes=self.processes,
                                        cpu_seconds=self.cpu_seconds, disk_mb=self.disk_mb,
-                                       max_message=self.message_bytes, **name)
+                                       max_message=self.message_bytes, server=server, **name)
         run_sync(km.start_kernel)(extra_arguments=self.extra_arguments)
         return km
 
@@ -474,7 +515,8 @@ class TrustedExecute(Execute):
         key = (self.kernel_name, self.memory_mb, self.processes, self.cpu_seconds, self.disk_mb, self.message_bytes,
                tuple(self.extra_arguments))
         with phases.within(phases.KERNEL_START):
-            self.km = _spare().take(key, self._start_kernel, self.resources.get("metadata", {}).get("path"))
+            self.km = _spare().take(key, self._start_kernel, self.resources.get("metadata", {}).get("path"),
+                                    sizes=(self.memory_mb, self.disk_mb) if self.fork_kernels else None)
             with super().setup_kernel(**kwargs):
                 try:
                     with phases.within(phases.CELLS, self.km):

@@ -87,7 +87,7 @@ class _Course:
         self.spare = trusted.SpareKernel()
 
     def remove(self):
-        self.spare.discard()
+        self.spare.close_servers()
         for engine in self.engines.values():
             engine.dispose()
         self._remove_folder()

@@ -1,0 +1,96 @@
+"""The confined Python from which each notebook's kernel is forked: `python -m autograder.kernel_server`.
+
+It runs as PID 1 of its sandbox (autograder.confine), with what an ipykernel imports
+loaded once (PRELOADED). For each line it reads (JSON: the kernel's arguments, its working
+folder and its CPU-seconds), it forks a process that becomes an ipykernel, as
+``python -m ipykernel_launcher`` would make one, and writes that process's PID back.
+The grader moves the server into the notebook's cgroup for the fork, so the kernel is born
+in it (autograder.forked_kernels).
+
+Nothing of a notebook passes through here: no connection file is read (the kernel reads
+its own) and no student code runs before the fork. What a kernel could do to the server,
+it cannot: the server is not dumpable (no ptrace, no /proc/1/mem), and as PID 1 of its
+namespace it gets no signal from inside it but those it handles, and it ignores SIGINT.
+"""
+
+import ctypes
+import importlib
+import json
+import os
+import random
+import resource
+import signal
+import sys
+
+PRELOADED = (  # what `IPKernelApp.initialize` and the notebook's set-up cell import (python -X importtime)
+    "numpy", "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.debugger", "IPython.core.completerlib",
+    "IPython.core.debugger", "IPython.core.oinspect", "IPython.utils.wildcard", "sqlite3", "tornado.gen",
+    "tornado.locks", "tornado.queues", "tornado.platform.asyncio", "faulthandler", "pdb", "code", "unicodedata",
+    "math", "re", "autograder.sandbox",
+)
+PR_SET_DUMPABLE = 4  # prctl(2)
+
+
+def _dumpable(flag):
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, int(flag), 0, 0, 0)
+
+
+def _reap():
+    """Collect the kernels (and the orphans PID 1 inherits) that have ended."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def _become_kernel(request):
+    """In the forked child: a fresh process state, then ipykernel's own start, as ipykernel_launcher does."""
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.closerange(3, resource.getrlimit(resource.RLIMIT_NOFILE)[0])  # the server's pipes among them
+    os.setsid()  # a process group of its own: jupyter_client signals the group
+    _dumpable(True)  # its own processes may inspect it, as in a kernel of its own; the server stays closed
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    if request.get("cpu_seconds"):
+        limit = int(request["cpu_seconds"])
+        resource.setrlimit(resource.RLIMIT_CPU, (limit, limit))
+    os.chdir(request["cwd"])
+    import numpy as np
+    np.random.seed()  # each kernel its own random state, not a copy of the server's
+    random.seed()
+    if sys.path and sys.path[0] in ("", os.getcwd(), request["server_cwd"]):
+        del sys.path[0]  # as ipykernel_launcher does: the working folder enters through IPython's own ''
+    sys.argv = [request["argv"][0], *request["argv"][3:]]
+    from ipykernel.kernelapp import IPKernelApp
+    app = IPKernelApp.instance()
+    app.initialize(request["argv"][3:])
+    app.start()
+
+
+def main():
+    _dumpable(False)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for name in PRELOADED:
+        importlib.import_module(name)
+    server_cwd = os.getcwd()
+    print("ready", flush=True)
+    for line in sys.stdin:
+        _reap()
+        request = {**json.loads(line), "server_cwd": server_cwd}
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                _become_kernel(request)
+                code = 0
+            finally:
+                os._exit(code)
+        print(pid, flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,184 @@
+"""Kernels forked from a kernel server: each notebook's kernel as if in a sandbox of its own."""
+
+import os
+import signal
+
+import pytest
+from jupyter_core.utils import run_sync
+
+from autograder import cgroups
+from autograder.forked_kernels import KernelServer
+from autograder.trusted import ConfinedKernelManager
+
+pytestmark = pytest.mark.skipif(bool(cgroups.unavailable()), reason="kernels are forked only where cgroups hold them")
+
+LEAVE_BEHIND = r'''
+import ctypes, os, subprocess
+from ipykernel import get_connection_file
+left = []
+def attempt(where, action):
+    try:
+        action()
+        left.append(where)
+    except OSError:
+        pass
+def write(path):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    open(path, "w").write("LEFT = 'from the notebook before'\n")
+startup = os.path.expanduser("~/.ipython/profile_default/startup/00-left.py")
+runtime = os.path.dirname(os.path.dirname(get_connection_file()))
+for path in (startup, "/tmp/left.txt", "/dev/shm/left", os.path.join(os.getcwd(), "left.py"),
+             os.path.join(os.path.dirname(os.getcwd()), "left"), os.path.join(runtime, "left"),
+             "/left", "/dev/left", "/etc/jupyter/jupyter_config.py"):
+    attempt(path, lambda: write(path))
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.shmget(0, 4096, 0o1666) >= 0: left.append("shm")
+if libc.msgget(0, 0o1666) >= 0: left.append("msg")
+if libc.semget(0, 1, 0o1666) >= 0: left.append("sem")
+rt = ctypes.CDLL("librt.so.1", use_errno=True)
+if rt.mq_open(b"/left", os.O_CREAT | os.O_RDWR, 0o666, None) >= 0: left.append("mqueue")
+subprocess.Popen(["sh", "-c", "sleep 60 & sleep 60"], start_new_session=True)  # a daemon, orphaned at once
+print(left)
+'''
+
+LOOK_AROUND = r'''
+import os
+from ipykernel import get_connection_file
+mounts = [line.split()[4] for line in open("/proc/self/mountinfo")]
+def stray(folder):
+    """What folder holds that is not on the way to a mount point."""
+    return sorted(name for name in os.listdir(folder)
+                  if not any(m == f"{folder}/{name}" or m.startswith(f"{folder}/{name}/") for m in mounts))
+own = os.path.dirname(get_connection_file())
+startup = os.path.expanduser("~/.ipython/profile_default/startup")
+print({"LEFT": "LEFT" in globals(), "tmp": [n for n in stray("/tmp") if n != ".ipython"],  # this kernel's own profile
+       "startup": [n for n in os.listdir(startup) if n != "README"] if os.path.isdir(startup) else [], "beside work": stray(os.path.dirname(os.getcwd())),
+       "shm": os.listdir("/dev/shm"), "work": os.listdir("."),
+       "runtime": [n for n in os.listdir(os.path.dirname(own)) if n != os.path.basename(own)],
+       "processes": sorted(int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, os.getpid()))})
+'''
+
+ATTACK_SERVER = r'''
+import ctypes, os, signal
+libc = ctypes.CDLL(None, use_errno=True)
+done = []
+if libc.ptrace(16, 1, 0, 0) == 0: done.append("traced")  # PTRACE_ATTACH
+try:
+    open("/proc/1/mem", "rb").read(1)
+    done.append("read its memory")
+except OSError:
+    pass
+for signum in (signal.SIGSTOP, signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+    try:
+        os.kill(1, signum)
+    except OSError:
+        pass
+print(done)
+'''
+
+
+@pytest.fixture
+def server():
+    server = KernelServer(memory_mb=1024, disk_mb=64)
+    yield server
+    server.close()
+
+
+def run(km, code):
+    """What code printed in km's kernel."""
+    kc = km.client()
+    kc.start_channels()
+    try:
+        run_sync(kc.wait_for_ready)(timeout=60)
+        printed = []
+        reply = run_sync(kc.execute_interactive)(code, timeout=60, output_hook=lambda m: printed.append(
+            m["content"].get("text", "") if m["msg_type"] == "stream" else ""))
+        assert reply["content"]["status"] == "ok", reply["content"]
+        return "".join(printed).strip()
+    finally:
+        kc.stop_channels()
+
+
+def kernel(server):
+    km = ConfinedKernelManager(server=server, memory_mb=1024, disk_mb=64)
+    run_sync(km.start_kernel)()
+    return km
+
+
+def end(km):
+    run_sync(km.shutdown_kernel)(now=True)
+
+
+def test_a_kernel_is_forked_into_a_group_of_its_own(server):
+    """The kernel is born in its notebook's cgroup, and the server is not in it."""
+    km = kernel(server)
+    try:
+        assert run(km, "print(1 + 1)") == "2"
+        assert km.group._members() == {km.provisioner.process.pid}
+        assert server.pid not in km.group._members()
+        assert km.group.cpu_seconds() > 0
+    finally:
+        end(km)
+
+
+def test_nothing_a_notebook_leaves_reaches_the_next(server):
+    """Files in every writable place, IPC objects, an IPython start-up file, a daemon: none is there for the next."""
+    first = kernel(server)
+    try:
+        written = eval(run(first, LEAVE_BEHIND))
+    finally:
+        end(first)
+    assert "/left" not in written and "/dev/left" not in written and "/etc/jupyter/jupyter_config.py" not in written
+    assert not {"shm", "msg", "sem", "mqueue"} & set(written), written
+    assert len(written) == 6, written  # the startup file, /tmp, /dev/shm, beside and in the work folder, runtime
+    second = kernel(server)
+    try:
+        seen = eval(run(second, LOOK_AROUND))
+    finally:
+        end(second)
+    assert seen == {"LEFT": False, "tmp": [], "startup": [], "beside work": [], "shm": [], "work": [], "runtime": [],
+                    "processes": []}, seen
+
+
+def test_a_kernel_cannot_trace_stop_or_kill_its_server(server):
+    """PID 1 of the sandbox, not dumpable: no ptrace, no /proc/1/mem, no signal; the next kernel is forked as usual."""
+    first = kernel(server)
+    pid = server.pid
+    try:
+        assert run(first, ATTACK_SERVER) == "[]"
+    finally:
+        end(first)
+    assert server.process.poll() is None and open(f"/proc/{pid}/stat").read().split()[2] != "T"
+    second = kernel(server)
+    try:
+        assert run(second, "print('forked')") == "forked"
+        assert server.pid == pid
+    finally:
+        end(second)
+
+
+def test_each_kernel_has_its_own_random_state(server):
+    """A forked kernel does not draw the numbers of the one before (np.random's global generator, random)."""
+    draws = []
+    for _ in range(2):
+        km = kernel(server)
+        try:
+            draws.append(run(km, "import numpy as np, random; print(np.random.rand(), random.random())"))
+        finally:
+            end(km)
+    assert draws[0] != draws[1]
+
+
+def test_a_server_that_died_is_replaced(server):
+    """A server killed between notebooks is started again for the next kernel."""
+    km = kernel(server)
+    end(km)
+    before = server.pid
+    os.kill(before, signal.SIGKILL)
+    server.process.wait()
+    km = kernel(server)
+    try:
+        assert run(km, "print('again')") == "again"
+        assert server.pid != before
+    finally:
+        end(km)
