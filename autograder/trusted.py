@@ -342,6 +342,10 @@ IGNORED = ("the cell ran longer than {} s and did not stop when interrupted: its
            "cells before it run again")
 
 
+KERNEL_ARGUMENTS = ["--HistoryManager.enabled=False"]  # a kernel used once keeps no input history (an SQLite
+# file written by a thread of its own, a tenth of the CPU its cells take)
+
+
 class TrustedExecute(Execute):
     """Execute the notebook confined and without its tests, then decide every test outside the student's reach."""
 
@@ -447,7 +451,7 @@ class TrustedExecute(Execute):
         km = self.kernel_manager_class(config=self.config, memory_mb=self.memory_mb, processes=self.processes,
                                        cpu_seconds=self.cpu_seconds, disk_mb=self.disk_mb,
                                        max_message=self.message_bytes, server=server, **name)
-        run_sync(km.start_kernel)(extra_arguments=self.extra_arguments)
+        run_sync(km.start_kernel)(extra_arguments=[*KERNEL_ARGUMENTS, *self.extra_arguments])
         return km
 
     async def _async_poll_kernel_alive(self):

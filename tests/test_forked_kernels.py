@@ -5,10 +5,11 @@ import signal
 
 import pytest
 from jupyter_core.utils import run_sync
+from nbformat.v4 import new_code_cell, new_notebook
 
 from autograder import cgroups
 from autograder.forked_kernels import KernelServer
-from autograder.trusted import ConfinedKernelManager
+from autograder.trusted import ConfinedKernelManager, SpareKernel, TrustedExecute, use_spare
 
 pytestmark = pytest.mark.skipif(bool(cgroups.unavailable()), reason="kernels are forked only where cgroups hold them")
 
@@ -182,3 +183,19 @@ def test_a_server_that_died_is_replaced(server):
         assert server.pid != before
     finally:
         end(km)
+
+
+@pytest.mark.parametrize("fork", [True, False])
+def test_notebooks_run_in_forked_kernels_unless_told_not_to(fork):
+    """TrustedExecute forks kernels from a server by default; with fork_kernels=False each starts on its own."""
+    nb = new_notebook(cells=[new_code_cell("print(open('/proc/1/cmdline').read().split('\\0')[:3])")],
+                      metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    spare = SpareKernel()
+    use_spare(spare)
+    try:
+        TrustedExecute(timeout=30, fork_kernels=fork).preprocess(nb, {})
+    finally:
+        spare.close_servers()
+        use_spare(None)
+    first_process = nb.cells[0].outputs[0].text
+    assert ("autograder.kernel_server" in first_process) == fork, first_process
