@@ -26,6 +26,8 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 from jupyter_client.provisioning import LocalProvisioner
@@ -119,7 +121,10 @@ class KernelServer:
             raise ServerError("the kernel server did not fork a kernel") from None
         for pid in _children(self.pid):
             if _namespace_pids(pid)[-1:] == [inner]:
-                return ForkedProcess(pid)
+                kernel = ForkedProcess(pid)
+                if pid in _children(self.pid):  # still the server's child, now that its pidfd holds it
+                    return kernel
+                kernel.close()
         return ForkedProcess(None)  # it ended at once
 
     def wipe(self):
@@ -198,7 +203,7 @@ class ForkedProcess:
     UNKNOWN = -1  # its exit status goes to its parent, the server
 
     def __init__(self, pid):
-        self.pid, self.returncode, self.fd = pid, None, None
+        self.pid, self.returncode, self.fd, self._lock = pid, None, None, threading.Lock()
         try:
             self.fd = os.pidfd_open(pid) if pid is not None else None
         except ProcessLookupError:
@@ -207,27 +212,36 @@ class ForkedProcess:
             self.returncode = self.UNKNOWN
 
     def poll(self):
-        if self.returncode is None and select.select([self.fd], [], [], 0)[0]:
-            self._ended()
-        return self.returncode
+        with self._lock:  # the watchdog's thread may end it too
+            if self.returncode is None and select.select([self.fd], [], [], 0)[0]:
+                self._close()
+            return self.returncode
 
     def wait(self, timeout=None):
-        if self.returncode is None:
-            if not select.select([self.fd], [], [], timeout)[0]:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() > deadline:
                 raise subprocess.TimeoutExpired("kernel", timeout)
-            self._ended()
+            time.sleep(0.01)
         return self.returncode
 
-    def _ended(self):
-        os.close(self.fd)
+    def _close(self):
+        if self.fd is not None:
+            os.close(self.fd)
         self.fd, self.returncode = None, self.UNKNOWN
 
+    def close(self):
+        """Let go of the process: it counts as ended."""
+        with self._lock:
+            self._close()
+
     def send_signal(self, signum):
-        if self.poll() is None:
-            try:
-                signal.pidfd_send_signal(self.fd, signum)
-            except ProcessLookupError:
-                pass
+        with self._lock:
+            if self.returncode is None:
+                try:
+                    signal.pidfd_send_signal(self.fd, signum)
+                except ProcessLookupError:
+                    pass
 
     def kill(self):
         self.send_signal(signal.SIGKILL)

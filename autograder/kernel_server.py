@@ -35,17 +35,6 @@ def _dumpable(flag):
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, int(flag), 0, 0, 0)
 
 
-def _reap():
-    """Collect the kernels (and the orphans PID 1 inherits) that have ended."""
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-
-
 def _become_kernel(request):
     """In the forked child: a fresh process state, then ipykernel's own start, as ipykernel_launcher does."""
     null = os.open(os.devnull, os.O_RDWR)
@@ -55,6 +44,7 @@ def _become_kernel(request):
     os.setsid()  # a process group of its own: jupyter_client signals the group
     _dumpable(True)  # its own processes may inspect it, as in a kernel of its own; the server stays closed
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # its own children it waits for
     if request.get("cpu_seconds"):
         limit = int(request["cpu_seconds"])
         resource.setrlimit(resource.RLIMIT_CPU, (limit, limit))
@@ -74,12 +64,14 @@ def _become_kernel(request):
 def main():
     _dumpable(False)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # kernels, and the orphans PID 1 inherits, are reaped as they end, never waited for: no zombies, and their
+    # CPU-seconds are their cgroups' only, not also added to the server's children's (getrusage(2))
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     for name in PRELOADED:
         importlib.import_module(name)
     server_cwd = os.getcwd()
     print("ready", flush=True)
     for line in sys.stdin:
-        _reap()
         request = {**json.loads(line), "server_cwd": server_cwd}
         pid = os.fork()
         if pid == 0:

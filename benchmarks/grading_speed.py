@@ -13,8 +13,9 @@ phase, as the workers and the command measured them per submission (resources.cs
 autograder.phases), with the kernels' share; "the rest" is what no submission was charged
 with (Python and Dask starting, the course set-up, the report, idle workers). A run's
 processes are counted when they have ended (getrusage of the children waited for), but
-for our kernels: killed with their cgroup, none is waited for by the grader, and their
-CPU-seconds are their cgroups' (resources.csv's cpu_seconds).
+for our kernels: none is waited for (the grader kills them with their cgroup; a kernel
+server has its kernels reaped unwaited), and their CPU-seconds are their cgroups'
+(resources.csv's cpu_seconds).
 
 Usage: .venv/bin/python benchmarks/grading_speed.py [N] [--workdir DIR]
 """
