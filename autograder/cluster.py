@@ -13,25 +13,26 @@ import logging
 import sys
 import tempfile
 from contextlib import contextmanager
+from pathlib import Path
 
 import dask
 from distributed import Client, LocalCluster, as_completed
 
 from autograder import cgroups, confine, worker
 
-# Dask's diagnostics, made for a dashboard this cluster does not have, would take a tenth of a core in each
-# worker and in this process: its profiler samples every thread 100 times a second, its event loops are
-# timed every 20 ms, and system and memory statistics are read several times a second; and its logs
-# would hold memory that grows with the batch.
-LOCAL_CONFIG = {
-    "distributed.worker.profile.enabled": False,
-    "distributed.admin.tick.interval": "1s",
-    "distributed.admin.system-monitor.interval": "5s",
-    "distributed.worker.memory.monitor-interval": "1s",  # the memory limit is checked every second
-    # the scheduler's and workers' logs of their last transitions, for debugging, keep the messages that caused
-    # them, notebooks and results included: 1,000 by default, over 100 MB in this process at 2,000 submissions
-    "distributed.admin.low-level-log-length": 100,
-}
+SETTINGS = Path(__file__).with_name("dask.yaml")  # for this command's cluster and, as README says, any other
+
+
+def _dotted(tree, prefix=""):
+    """A nested config as dask.config.set takes it without replacing whole sections: dotted keys."""
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            yield from _dotted(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value
+
+
+GRADING_CONFIG = dict(_dotted(next(dask.config.collect_yaml([str(SETTINGS)]))))
 IN_FLIGHT_PER_WORKER = 4  # tasks queued per worker: enough to keep it busy, few enough to bound memory
 
 
@@ -53,7 +54,7 @@ def connect(workers=None, scheduler=None):
             yield client
     else:  # its workers' scratch folder is removed with it
         with tempfile.TemporaryDirectory(prefix="autograder-dask-") as scratch, \
-                dask.config.set({**LOCAL_CONFIG, "temporary-directory": scratch}), \
+                dask.config.set({**GRADING_CONFIG, "temporary-directory": scratch}), \
                 LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
                              memory_limit="2GiB", silence_logs=logging.ERROR, local_directory=scratch) as cluster, \
                 Client(cluster) as client:
@@ -70,6 +71,9 @@ def _check_workers(client):
         print(f"note: {len(threaded)} of the {len(workers)} Dask workers have several threads, but a worker process "
               "grades one notebook at a time (nbgrader's autograde is not thread-safe); for one notebook per core, "
               "start workers with `dask worker ADDRESS --nthreads 1 --nworkers -1`", file=sys.stderr)
+    if any(client.run(dask.config.get, "distributed.worker.profile.enabled").values()):
+        print(f"note: the Dask workers profile their threads (a tenth of a core each); start them with "
+              f"DASK_CONFIG={SETTINGS} for the settings grading needs", file=sys.stderr)
     try:
         client.run(confine.check)
     except Exception as error:  # noqa: BLE001 - whatever a worker lacks (bwrap, this package), say it

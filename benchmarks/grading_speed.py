@@ -3,7 +3,7 @@
 Generates a batch of N submissions (correct, buggy and broken, in turn), grades it with
 plain nbgrader (its default configuration, `nbgrader autograde` over the whole batch,
 run again without the students that stopped a run) and with our command (local workers, and a local Dask cluster of 2 worker
-processes through --scheduler), and prints wall-clock seconds per submission and the
+processes through --scheduler, started with the settings README gives a cluster: autograder/dask.yaml), and prints wall-clock seconds per submission and the
 ratio. Our command's time is the whole command: course set-up, grading, feedback,
 grades.csv and the report.
 
@@ -176,9 +176,12 @@ def main():
 
     plain = plain_nbgrader(submissions, work)
     local = ours(submissions, work, "local")
+    import dask
     from distributed import LocalCluster
+    from autograder.cluster import GRADING_CONFIG
     with Measured() as measured:  # the cluster's processes too, the scheduler in this one
-        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        with dask.config.set(GRADING_CONFIG), LocalCluster(  # started as README says (DASK_CONFIG=autograder/dask.yaml)
+                n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
             dask = ours(submissions, work, "dask", "--scheduler", cluster.scheduler_address)
     dask.cpu = measured.cpu + dask.phases["cpu_seconds"]
 

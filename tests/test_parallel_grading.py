@@ -55,6 +55,7 @@ def test_a_dask_cluster_gives_the_same_grades_as_local_workers(batch, cluster, t
     result = grade(root, out, "--scheduler", cluster.scheduler_address)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "2 of the 2 Dask workers have several threads" in result.stderr
+    assert "profile their threads" in result.stderr and "DASK_CONFIG=" in result.stderr  # started without dask.yaml
     assert (out / "grades.csv").read_text() == (local / "grades.csv").read_text()
     assert feedback_pages(out) == feedback_pages(local)
     left = sorted(path.name for path in cluster.temporary.iterdir())
