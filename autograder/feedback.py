@@ -8,9 +8,9 @@ for every student, and Jinja would compile the same templates again each time; a
 cache (Jinja's own mechanism) keeps them. And nbconvert's HTMLExporter parses every page it
 has rendered again with BeautifulSoup, only to add attributes; here they are added to the
 rendered text (FeedbackExporter.from_notebook_node). Most cells are the same in every
-student's page, so their highlighted code is kept too (KeptHighlight). A notebook in another
-language (its metadata's ``lang``) gets the page's own words in it, from the exercise's catalogue
-(LabelledLoader).
+student's page, so their highlighted code is kept too (KeptHighlight), and their Markdown's HTML
+(_markdown: mistune took a third of a page's time). A notebook in another language (its
+metadata's ``lang``) gets the page's own words in it, from the exercise's catalogue (LabelledLoader).
 """
 
 import re
@@ -82,6 +82,15 @@ def _highlighted(source, language, magics_language, formatter_options):
     return highlight(source, language, {"magics_language": magics_language} if magics_language else None)
 
 
+@lru_cache(maxsize=KEPT)
+def _markdown(source, anchor_link_text, exclude_anchor_links, lexer_options):
+    """HTMLExporter.markdown2html's HTML of a Markdown cell without attachments, with images not embedded."""
+    renderer = MathMLRenderer(escape=False, attachments={}, embed_images=False, path="",
+                              anchor_link_text=anchor_link_text, exclude_anchor_links=exclude_anchor_links,
+                              **dict(lexer_options))
+    return MarkdownWithMath(renderer=renderer).render(source)
+
+
 class KeptHighlight(Highlight2HTML):
     """nbconvert's code highlighting, kept in this process for each cell (pygments: a third of a page's time)."""
 
@@ -150,9 +159,14 @@ class FeedbackExporter(HTMLExporter):
 
     @pass_context
     def markdown2html(self, context, source):
-        """HTMLExporter.markdown2html with MathMLRenderer."""
+        """HTMLExporter.markdown2html with MathMLRenderer; kept in this process (_markdown) but for a cell
+        with attachments or with images embedded, whose HTML depends on more than its text."""
+        attachments = context.get("cell", {}).get("attachments", {})
+        if not attachments and not self.embed_images:
+            return _markdown(source, self.anchor_link_text, self.exclude_anchor_links,
+                             tuple(sorted(self.lexer_options.items())))
         renderer = MathMLRenderer(
-            escape=False, attachments=context.get("cell", {}).get("attachments", {}), embed_images=self.embed_images,
+            escape=False, attachments=attachments, embed_images=self.embed_images,
             path=context.get("resources", {}).get("metadata", {}).get("path", ""),
             anchor_link_text=self.anchor_link_text, exclude_anchor_links=self.exclude_anchor_links,
             **self.lexer_options)
