@@ -6,7 +6,8 @@ the same for every submission of a run:
 - CheckCellMetadata validates each cell's nbgrader metadata with ``jsonschema.validate``
   (nbgrader/nbgraderformat/common.py), which checks the schema itself against JSON Schema's
   metaschema before every cell: nine tenths of the step. Here the schema is checked once
-  per process (CheckCellMetadataOnce).
+  per process, and metadata validated as nbformat validates notebooks, with fastjsonschema,
+  and jsonschema saying what is wrong when fastjsonschema finds anything (CheckCellMetadataOnce).
 - OverwriteCells asks the gradebook about each of the course's cells (two queries per
   graded cell, one per other cell) for each notebook, and OverwriteKernelspec for the
   course notebook's kernel; the answers, the course's own, do not change during a run.
@@ -28,6 +29,7 @@ from types import SimpleNamespace
 
 from jsonschema.exceptions import best_match
 from jsonschema.validators import validator_for
+from nbformat.json_compat import FastJsonSchemaValidator
 from nbgrader.api import Comment, Grade, Gradebook, MissingEntry
 from nbgrader.nbgraderformat import SchemaTooNewError, SchemaTooOldError, ValidationError, common
 from nbgrader.nbgraderformat.v3 import MetadataValidatorV3
@@ -37,16 +39,17 @@ from sqlalchemy.orm import joinedload
 
 
 @functools.cache
-def _schema_validator(version):
-    """jsonschema's validator of one version of nbgrader's schema (the file its validator reads), checked once."""
+def _schema_validators(version):
+    """Validators of one version of nbgrader's schema (the file its validator reads), checked once: nbformat's
+    fastjsonschema one, to accept, and jsonschema's, to say what is wrong as jsonschema.validate says it."""
     schema = json.loads(Path(common.root, f"v{version:d}.json").read_text())
     cls = validator_for(schema)
     cls.check_schema(schema)
-    return cls(schema)
+    return FastJsonSchemaValidator(schema), cls(schema)
 
 
 class _SchemaCheckedOnce(common.BaseMetadataValidator):
-    """BaseMetadataValidator.validate_cell, with the schema's own check done once (_schema_validator)."""
+    """BaseMetadataValidator.validate_cell, with the schema's own check done once (_schema_validators)."""
 
     def validate_cell(self, cell):
         if "nbgrader" not in cell.metadata:
@@ -58,7 +61,10 @@ class _SchemaCheckedOnce(common.BaseMetadataValidator):
         if version > self.schema_version:
             raise SchemaTooNewError(f"Schema version is too new: {version} (expected {self.schema_version})",
                                     version, self.schema_version)
-        error = best_match(_schema_validator(self.schema_version).iter_errors(cell.metadata["nbgrader"]))
+        fast, thorough = _schema_validators(self.schema_version)
+        if not fast.iter_errors(cell.metadata["nbgrader"]):
+            return  # fastjsonschema accepts no metadata that jsonschema refuses (tests/test_nbgrader_steps.py)
+        error = best_match(thorough.iter_errors(cell.metadata["nbgrader"]))
         if error is not None:  # as jsonschema.validate raises it
             raise error
 
