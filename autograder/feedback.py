@@ -26,6 +26,7 @@ from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 from traitlets import Unicode, default
 
+from autograder.nbgrader_steps import CopiesOnce
 from autograder.translation import FEEDBACK, catalogue_path, language_of, read_catalogue
 
 TEMPLATES = Path(__file__).parent / "templates"  # mathjax.html.j2, in place of nbconvert's
@@ -132,8 +133,9 @@ class LabelledLoader(BaseLoader):
         return source, filename, uptodate
 
 
-class FeedbackExporter(HTMLExporter):
-    """HTMLExporter with MathML equations, templates and highlighted code kept per process, no second parse."""
+class FeedbackExporter(HTMLExporter, CopiesOnce):
+    """HTMLExporter with MathML equations, templates, code and Markdown kept per process, no second parse, one
+    copy of the notebook (CopiesOnce)."""
 
     locale_dir = Unicode("", help="The folder of the exercise's catalogues, for pages in another language.").tag(
         config=True)

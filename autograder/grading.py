@@ -38,8 +38,8 @@ from nbgrader.preprocessors import (AssignLatePenalties, ClearHiddenTests, Clear
                                     LimitOutput)
 
 from autograder.feedback import FeedbackExporter
-from autograder.nbgrader_steps import (CheckCellMetadataOnce, GetGradesAtOnce, OverwriteCellsKnown,
-                                       OverwriteKernelspecKnown, SaveAutoGradesOnce)
+from autograder.nbgrader_steps import (CheckCellMetadataOnce, GetGradesAtOnce, NotebookExporterCopyingOnce,
+                                       OverwriteCellsKnown, OverwriteKernelspecKnown, SaveAutoGradesOnce)
 from autograder.translation import TranslateReadOnly
 from autograder.trusted import TrustedExecute
 
@@ -70,6 +70,7 @@ c.Autograde.autograde_preprocessors = [TrustedExecute, IgnorePattern, ClearMetad
 # feedback shows each test cell without its hidden part (failed checks show one line: autograder.trusted)
 c.GenerateFeedback.preprocessors = [GetGradesAtOnce, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
 c.GenerateFeedback.exporter_class = FeedbackExporter  # nbgrader's feedback page, MathJax inside
+c.Autograde.exporter_class = NotebookExporterCopyingOnce
 # nbconvert validates the notebook after the last of these steps, not after each (three validations of a
 # submission, not sixteen): none of them makes a notebook invalid that a later one mends
 c.Exporter.optimistic_validation = True

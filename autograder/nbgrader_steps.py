@@ -17,10 +17,14 @@ the same for every submission of a run:
   commits after each cell, which makes SQLAlchemy load again what the next query needs.
   Here a submitted notebook's grades are read in one query, its comments in another
   (_GradesAtOnce), and SaveAutoGrades's commits made one (SaveAutoGradesOnce, one_commit).
+
+And nbconvert's exporters, which nbgrader runs three times per submission, copy each
+notebook twice where once is enough (CopiesOnce).
 """
 
 import functools
 import json
+import os
 import threading
 import traceback
 from contextlib import contextmanager
@@ -28,6 +32,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from jsonschema.exceptions import best_match
+from nbconvert.exporters import Exporter, NotebookExporter
 from jsonschema.validators import validator_for
 from nbformat.json_compat import FastJsonSchemaValidator
 from nbgrader.api import Comment, Grade, Gradebook, MissingEntry
@@ -285,3 +290,25 @@ class SaveAutoGradesOnce(_AtOnce, SaveAutoGrades):
         with Gradebook(self.db_url) as gradebook, one_commit(gradebook), cells_together(gradebook):
             self.gradebook = gradebook
             return super(SaveAutoGrades, self).preprocess(nb, resources)
+
+
+class CopiesOnce(Exporter):
+    """nbconvert's Exporter.from_notebook_node without its first copy of the notebook, which is redundant:
+    Exporter._preprocess copies it again before any step may change it, and what is returned is that copy.
+
+    (A base of an exporter class after nbconvert's own, as in NotebookExporterCopyingOnce: their
+    from_notebook_node call this one through super().)
+    """
+
+    def from_notebook_node(self, nb, resources=None, **kw):
+        resources = self._init_resources(resources)
+        if "language" in nb["metadata"]:
+            resources["language"] = nb["metadata"]["language"].lower()
+        nb_copy, resources = self._preprocess(nb, resources)  # a deep copy of nb
+        metadata = resources.get("metadata", {}) if resources is not None else {}
+        self._nb_metadata[os.path.join(metadata.get("path", ""), metadata.get("name", ""))] = nb_copy.metadata
+        return nb_copy, resources
+
+
+class NotebookExporterCopyingOnce(NotebookExporter, CopiesOnce):
+    """nbconvert's NotebookExporter (nbgrader's autograde writes with it), copying each notebook once."""
