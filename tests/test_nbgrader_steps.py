@@ -16,6 +16,8 @@ from autograder import grading, nbgrader_steps, worker
 from autograder.nbgrader_steps import (GetGradesAtOnce, OverwriteCellsKnown, OverwriteKernelspecKnown,
                                        SaveAutoGradesOnce)
 
+pytestmark = pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")  # nbgrader's own SQLAlchemy usage
+
 NBGRADERS = [OverwriteKernelspec, OverwriteCells, SaveAutoGrades, GetGrades]
 OURS = [OverwriteKernelspecKnown, OverwriteCellsKnown, SaveAutoGradesOnce, GetGradesAtOnce]
 
