@@ -1,6 +1,6 @@
 """nbgrader's autograde steps, without the work they repeat on every notebook: the same checks, the same grades.
 
-Outside the student's kernel, nbgrader's autograde spends its CPU on three things that are
+Outside the student's kernel, nbgrader's autograde spends much of its CPU on work that is
 the same for every submission of a run:
 
 - CheckCellMetadata validates each cell's nbgrader metadata with ``jsonschema.validate``
@@ -32,8 +32,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from jsonschema.exceptions import best_match
-from nbconvert.exporters import Exporter, NotebookExporter
 from jsonschema.validators import validator_for
+from nbconvert.exporters import Exporter, NotebookExporter
 from nbformat.json_compat import FastJsonSchemaValidator
 from nbgrader.api import Comment, Grade, Gradebook, MissingEntry
 from nbgrader.nbgraderformat import SchemaTooNewError, SchemaTooOldError, ValidationError, common
