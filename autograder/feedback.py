@@ -35,6 +35,7 @@ IMAGE_WITHOUT_ALT = re.compile(r"<img\b(?![^>]*\balt=)[^>]*?(?=/?>)")
 # equations and cells kept per process: the course's own, in every page, stay; the students' own answers,
 # each seen once, come and go, so that a worker's memory does not grow with the batch
 KEPT = 256
+KEPT_CHARS = 8192  # Markdown kept only up to this many characters: a course's cell is a paragraph or two
 
 
 class MemoryBytecodeCache(BytecodeCache):
@@ -161,10 +162,10 @@ class FeedbackExporter(HTMLExporter, CopiesOnce):
 
     @pass_context
     def markdown2html(self, context, source):
-        """HTMLExporter.markdown2html with MathMLRenderer; kept in this process (_markdown) but for a cell
-        with attachments or with images embedded, whose HTML depends on more than its text."""
+        """HTMLExporter.markdown2html with MathMLRenderer; kept in this process (_markdown) but for long text
+        and for a cell with attachments or with images embedded, whose HTML depends on more than its text."""
         attachments = context.get("cell", {}).get("attachments", {})
-        if not attachments and not self.embed_images:
+        if len(source) <= KEPT_CHARS and not attachments and not self.embed_images:
             return _markdown(source, self.anchor_link_text, self.exclude_anchor_links,
                              tuple(sorted(self.lexer_options.items())))
         renderer = MathMLRenderer(
