@@ -8,9 +8,9 @@ for every student, and Jinja would compile the same templates again each time; a
 cache (Jinja's own mechanism) keeps them. And nbconvert's HTMLExporter parses every page it
 has rendered again with BeautifulSoup, only to add attributes; here they are added to the
 rendered text (FeedbackExporter.from_notebook_node). Most cells are the same in every
-student's page, so their highlighted code is kept too (KeptHighlight). A notebook in another
-language (its metadata's ``lang``) gets the page's own words in it, from the exercise's catalogue
-(LabelledLoader).
+student's page, so their highlighted code is kept too (KeptHighlight), and their Markdown's HTML
+(_markdown: mistune took a third of a page's time). A notebook in another language (its
+metadata's ``lang``) gets the page's own words in it, from the exercise's catalogue (LabelledLoader).
 """
 
 import re
@@ -26,6 +26,7 @@ from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 from traitlets import Unicode, default
 
+from autograder.nbgrader_steps import CopiesOnce
 from autograder.translation import FEEDBACK, catalogue_path, language_of, read_catalogue
 
 TEMPLATES = Path(__file__).parent / "templates"  # mathjax.html.j2, in place of nbconvert's
@@ -34,6 +35,7 @@ IMAGE_WITHOUT_ALT = re.compile(r"<img\b(?![^>]*\balt=)[^>]*?(?=/?>)")
 # equations and cells kept per process: the course's own, in every page, stay; the students' own answers,
 # each seen once, come and go, so that a worker's memory does not grow with the batch
 KEPT = 256
+KEPT_CHARS = 8192  # Markdown kept only up to this many characters: a course's cell is a paragraph or two
 
 
 class MemoryBytecodeCache(BytecodeCache):
@@ -82,6 +84,15 @@ def _highlighted(source, language, magics_language, formatter_options):
     return highlight(source, language, {"magics_language": magics_language} if magics_language else None)
 
 
+@lru_cache(maxsize=KEPT)
+def _markdown(source, anchor_link_text, exclude_anchor_links, lexer_options):
+    """HTMLExporter.markdown2html's HTML of a Markdown cell without attachments, with images not embedded."""
+    renderer = MathMLRenderer(escape=False, attachments={}, embed_images=False, path="",
+                              anchor_link_text=anchor_link_text, exclude_anchor_links=exclude_anchor_links,
+                              **dict(lexer_options))
+    return MarkdownWithMath(renderer=renderer).render(source)
+
+
 class KeptHighlight(Highlight2HTML):
     """nbconvert's code highlighting, kept in this process for each cell (pygments: a third of a page's time)."""
 
@@ -123,8 +134,9 @@ class LabelledLoader(BaseLoader):
         return source, filename, uptodate
 
 
-class FeedbackExporter(HTMLExporter):
-    """HTMLExporter with MathML equations, templates and highlighted code kept per process, no second parse."""
+class FeedbackExporter(HTMLExporter, CopiesOnce):
+    """HTMLExporter with MathML equations, templates, code and Markdown kept per process, no second parse, one
+    copy of the notebook (CopiesOnce)."""
 
     locale_dir = Unicode("", help="The folder of the exercise's catalogues, for pages in another language.").tag(
         config=True)
@@ -150,9 +162,14 @@ class FeedbackExporter(HTMLExporter):
 
     @pass_context
     def markdown2html(self, context, source):
-        """HTMLExporter.markdown2html with MathMLRenderer."""
+        """HTMLExporter.markdown2html with MathMLRenderer; kept in this process (_markdown) but for long text
+        and for a cell with attachments or with images embedded, whose HTML depends on more than its text."""
+        attachments = context.get("cell", {}).get("attachments", {})
+        if len(source) <= KEPT_CHARS and not attachments and not self.embed_images:
+            return _markdown(source, self.anchor_link_text, self.exclude_anchor_links,
+                             tuple(sorted(self.lexer_options.items())))
         renderer = MathMLRenderer(
-            escape=False, attachments=context.get("cell", {}).get("attachments", {}), embed_images=self.embed_images,
+            escape=False, attachments=attachments, embed_images=self.embed_images,
             path=context.get("resources", {}).get("metadata", {}).get("path", ""),
             anchor_link_text=self.anchor_link_text, exclude_anchor_links=self.exclude_anchor_links,
             **self.lexer_options)

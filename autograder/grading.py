@@ -9,7 +9,6 @@ only writer, and records each result as `nbgrader autograde` would have.
 import re
 import shutil
 import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import SAWarning
 
 from autograder import translation
+from autograder.nbgrader_steps import SaveAutoGradesOnce, cells_together, one_commit
 from autograder.outputs import describe, is_cut_mark
 from autograder.worker import ASSIGNMENT, COURSE_ID, Kit, nbgrader_api
 
@@ -34,11 +34,12 @@ COURSE_CONFIG = '''\
 import os
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, ClearOutput,
-                                    DeduplicateIds, GetGrades, IgnorePattern, LimitOutput, OverwriteCells,
-                                    OverwriteKernelspec, SaveAutoGrades)
+from nbgrader.preprocessors import (AssignLatePenalties, ClearHiddenTests, ClearOutput, DeduplicateIds, IgnorePattern,
+                                    LimitOutput)
 
 from autograder.feedback import FeedbackExporter
+from autograder.nbgrader_steps import (CheckCellMetadataOnce, GetGradesAtOnce, NotebookExporterCopyingOnce,
+                                       OverwriteCellsKnown, OverwriteKernelspecKnown, SaveAutoGradesOnce)
 from autograder.translation import TranslateReadOnly
 from autograder.trusted import TrustedExecute
 
@@ -59,15 +60,20 @@ c.TrustedExecute.disk_mb = {disk_mb}       # MiB its work folder may hold
 c.TrustedExecute.output_bytes = {output_bytes}  # bytes of output each cell keeps (autograder.outputs)
 c.LimitOutput.max_lines = {max_lines}      # and lines of it shown
 # nbgrader's sanitizing steps; its cell-metadata check runs once, after execution (the grader rebuilt every
-# submission on the released notebook, so the metadata it would check first is the course's own)
-c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells,
-                                     TranslateReadOnly]
+# submission on the released notebook, so the metadata it would check first is the course's own); here and
+# below, nbgrader's steps with what they repeat on every notebook done once (autograder.nbgrader_steps)
+c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, OverwriteKernelspecKnown,
+                                     OverwriteCellsKnown, TranslateReadOnly]
 # nbgrader's autograde steps, with tests decided outside the student's kernel (autograder.trusted)
 c.Autograde.autograde_preprocessors = [TrustedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
-                                       SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+                                       SaveAutoGradesOnce, AssignLatePenalties, CheckCellMetadataOnce]
 # feedback shows each test cell without its hidden part (failed checks show one line: autograder.trusted)
-c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
+c.GenerateFeedback.preprocessors = [GetGradesAtOnce, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
 c.GenerateFeedback.exporter_class = FeedbackExporter  # nbgrader's feedback page, MathJax inside
+c.Autograde.exporter_class = NotebookExporterCopyingOnce
+# nbconvert validates the notebook after the last of these steps, not after each (three validations of a
+# submission, not sixteen): none of them makes a notebook invalid that a later one mends
+c.Exporter.optimistic_validation = True
 '''
 
 
@@ -142,39 +148,8 @@ def autograded_path(course, student_id):
     return course / "autograded" / student_id / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 
 
-class _CommitFlushes:
-    """A session seen through, but for commit(), which only flushes (`one_commit`)."""
-
-    def __init__(self, session):
-        self._session = session
-
-    def __getattr__(self, name):
-        return getattr(self._session, name)
-
-    def commit(self):
-        self._session.flush()
-
-
-@contextmanager
-def one_commit(gradebook):
-    """Within, the Gradebook's commits only flush; at the end all is committed together, or all rolled back.
-
-    nbgrader commits after each cell it saves, each time writing the database file anew.
-    """
-    session = gradebook.db
-    gradebook.db = _CommitFlushes(session)
-    try:
-        yield
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        gradebook.db = session
-
-
-class SaveAutoGradesIn(SaveAutoGrades):
-    """nbgrader's SaveAutoGrades, into a gradebook that stays open for the whole run."""
+class SaveAutoGradesIn(SaveAutoGradesOnce):
+    """nbgrader's SaveAutoGrades (as SaveAutoGradesOnce reads grades), into a gradebook open for the whole run."""
 
     def __init__(self, gradebook, **kwargs):
         super().__init__(**kwargs)
@@ -185,7 +160,8 @@ class SaveAutoGradesIn(SaveAutoGrades):
         self.assignment_id = resources["nbgrader"]["assignment"]
         self.student_id = resources["nbgrader"]["student"]
         self.gradebook = self.open_gradebook
-        return super(SaveAutoGrades, self).preprocess(nb, resources)
+        with cells_together(self.open_gradebook):
+            return super(SaveAutoGrades, self).preprocess(nb, resources)
 
 
 class Recorder:
@@ -208,7 +184,9 @@ class Recorder:
         folder = autograded_path(self.course, graded.student_id).parent
         shutil.rmtree(folder, ignore_errors=True)
         shutil.copytree(self.course / "source" / ASSIGNMENT, folder, ignore=shutil.ignore_patterns("*.ipynb"))
-        nbformat.write(nb, folder / f"{ASSIGNMENT}.ipynb")
+        # the worker's file as nbgrader wrote it (recording changes the gradebook, not the notebook): the same
+        # bytes nbformat.write would give, without serialising and validating it again
+        (folder / f"{ASSIGNMENT}.ipynb").write_text(graded.notebook, encoding="utf-8")
         if graded.feedback is not None:
             feedback = self.course / "feedback" / graded.student_id / ASSIGNMENT / f"{ASSIGNMENT}.html"
             feedback.parent.mkdir(parents=True, exist_ok=True)

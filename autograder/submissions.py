@@ -176,7 +176,8 @@ def rebuild(student, released):
             new.source = answers[grade_id].source
         cells.append(new)
         cells.extend(extras.get(grade_id, []))
-    rebuilt = copy.deepcopy(released)
+    rebuilt = copy.copy(released)  # its cells are the copies above
+    rebuilt.metadata = copy.deepcopy(released.metadata)
     rebuilt.cells = cells
     for number, cell in enumerate(rebuilt.cells):
         cell.id = f"cell-{number}"  # unique and the same on every run
@@ -215,5 +216,6 @@ def prepare(submission, released, destination):
     language = edition(nb, released)
     nb, repairs = rebuild(nb, released[language])
     destination.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, destination)
+    # nbformat's JSON writer without nbformat.write's second validation of what rebuild validated
+    destination.write_text(nbformat.v4.writes(nb) + "\n", encoding="utf-8")
     return language, [*submission.remarks, *remarks, *repairs]

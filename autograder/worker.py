@@ -27,7 +27,7 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.exc import SAWarning
 from traitlets.config.loader import PyFileConfigLoader
 
-from autograder import phases, trusted
+from autograder import nbgrader_steps, phases, trusted
 
 ASSIGNMENT = "dropout"
 COURSE_ID = "dropout-module"
@@ -88,6 +88,7 @@ class _Course:
 
     def remove(self):
         self.spare.close_servers()
+        nbgrader_steps.forget_course(self.api.coursedir.db_url)
         for engine in self.engines.values():
             engine.dispose()
         self._remove_folder()
