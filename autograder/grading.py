@@ -14,7 +14,7 @@ from pathlib import Path
 
 import nbformat
 from alembic.script import ScriptDirectory
-from nbgrader.api import (Assignment, Base, Grade, Gradebook, Notebook, SubmittedAssignment,
+from nbgrader.api import (Assignment, Base, Grade, Gradebook, Notebook, Student, SubmittedAssignment,
                           SubmittedNotebook)
 from nbgrader.dbutil import ALEMBIC_DIR
 from nbgrader.preprocessors import SaveAutoGrades
@@ -233,27 +233,38 @@ def observations(nb, limits):
     return list(dict.fromkeys(seen))
 
 
+RESULTS_AT_ONCE = 100  # students whose grades are read together: the rows held at a time, 4 MiB
+
+
 def results(course, student_ids):
-    """Grades from nbgrader's gradebook for the students it graded: two queries, whatever their number.
+    """Grades from nbgrader's gradebook for the students it graded: two queries per hundred students.
 
     nbgrader's find_submission_notebook and each notebook's grades are a query each: asked
     student by student, 8 ms a student, at the end of the run, while every worker waits.
     """
-    found, wanted = {}, set(student_ids)
+    found, student_ids = {}, list(student_ids)
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}", course_id=COURSE_ID) as gradebook:
-        notebooks = gradebook.db.query(SubmittedNotebook).join(Notebook).join(Assignment).filter(
-            Notebook.name == ASSIGNMENT, Assignment.name == ASSIGNMENT).options(
-            undefer(SubmittedNotebook.score), undefer(SubmittedNotebook.max_score),  # nbgrader defers them
-            joinedload(SubmittedNotebook.assignment).joinedload(SubmittedAssignment.student)).all()
-        notebooks = {notebook.id: notebook for notebook in notebooks if notebook.student.id in wanted}
-        grades = {}
-        for grade in gradebook.db.query(Grade).options(joinedload(Grade.cell)).filter(
-                Grade.notebook_id.in_(list(notebooks))):
-            grades.setdefault(grade.notebook_id, []).append(grade)
-        for notebook_id, notebook in notebooks.items():
-            result = Result(score=notebook.score, max_score=notebook.max_score)
-            for grade in sorted(grades.get(notebook_id, []), key=lambda g: g.name):
-                result.cells[grade.name] = grade.score if grade.score is not None and not grade.needs_manual_grade else None
-                result.manual_pending |= grade.needs_manual_grade
-            found[notebook.student.id] = result
+        for start in range(0, len(student_ids), RESULTS_AT_ONCE):
+            found.update(_results(gradebook.db, student_ids[start:start + RESULTS_AT_ONCE]))
+            gradebook.db.expunge_all()  # what was read is let go: memory does not grow with the class
+    return found
+
+
+def _results(session, student_ids):
+    notebooks = session.query(SubmittedNotebook).join(Notebook).join(Assignment).join(
+        SubmittedAssignment, SubmittedNotebook.assignment_id == SubmittedAssignment.id).join(Student).filter(
+        Notebook.name == ASSIGNMENT, Assignment.name == ASSIGNMENT, Student.id.in_(student_ids)).options(
+        undefer(SubmittedNotebook.score), undefer(SubmittedNotebook.max_score),  # nbgrader defers them
+        joinedload(SubmittedNotebook.assignment).joinedload(SubmittedAssignment.student)).all()
+    notebooks = {notebook.id: notebook for notebook in notebooks}
+    grades = {}
+    for grade in session.query(Grade).options(joinedload(Grade.cell)).filter(Grade.notebook_id.in_(list(notebooks))):
+        grades.setdefault(grade.notebook_id, []).append(grade)
+    found = {}
+    for notebook_id, notebook in notebooks.items():
+        result = Result(score=notebook.score, max_score=notebook.max_score)
+        for grade in sorted(grades.get(notebook_id, []), key=lambda g: g.name):
+            result.cells[grade.name] = grade.score if grade.score is not None and not grade.needs_manual_grade else None
+            result.manual_pending |= grade.needs_manual_grade
+        found[notebook.student.id] = result
     return found
