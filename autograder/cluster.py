@@ -19,6 +19,7 @@ import dask
 from distributed import Client, LocalCluster, as_completed
 
 from autograder import cgroups, confine, worker
+from autograder.forkserver import start_forkserver
 
 SETTINGS = Path(__file__).with_name("dask.yaml")  # for this command's cluster and, as README says, any other
 
@@ -53,8 +54,10 @@ def connect(workers=None, scheduler=None):
             _check_workers(client)
             yield client
     else:  # its workers' scratch folder is removed with it
+        start_forkserver()  # if the command has not yet
         with tempfile.TemporaryDirectory(prefix="autograder-dask-") as scratch, \
-                dask.config.set({**GRADING_CONFIG, "temporary-directory": scratch}), \
+                dask.config.set({**GRADING_CONFIG, "temporary-directory": scratch,
+                                 "distributed.worker.multiprocessing-method": "forkserver"}), \
                 LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
                              memory_limit="2GiB", silence_logs=logging.ERROR, local_directory=scratch) as cluster, \
                 Client(cluster) as client:
@@ -86,9 +89,10 @@ def missing_caps(client):
     return list(dict.fromkeys(note for found in notes.values() for note in found))
 
 
-def warm_up(client):
-    """Have every worker import the grading code now (nbgrader takes seconds); keep the futures until graded."""
-    return [client.submit(worker.Limits, workers=[address], pure=False)  # unpickling it imports autograder.worker
+def warm_up(client, limits):
+    """Have every worker import the grading code (nbgrader takes seconds) and start its kernel servers now, while
+    the course is made; keep the futures until graded."""
+    return [client.submit(worker.warm_up, limits, workers=[address], pure=False)
             for address in client.scheduler_info()["workers"]]
 
 

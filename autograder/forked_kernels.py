@@ -100,11 +100,15 @@ class KernelServer:
             self.process.stdout.close()
         self.process = self.group = None
 
-    def fork(self, argv, group, cpu_seconds=None):
-        """A kernel (argv: ipykernel_launcher's), born in `group`, working in self.work; its ForkedProcess."""
+    def start(self):
+        """Have the server running (a new one if it has ended); forking starts it too."""
         if self.process is None or self.process.poll() is not None:
             self._stop()
             self._start()
+
+    def fork(self, argv, group, cpu_seconds=None):
+        """A kernel (argv: ipykernel_launcher's), born in `group`, working in self.work; its ForkedProcess."""
+        self.start()
         request = json.dumps({"argv": argv, "cwd": str(self.work), "cpu_seconds": cpu_seconds})
         try:
             if group is not None:

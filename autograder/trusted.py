@@ -32,6 +32,7 @@ import time
 import uuid
 import weakref
 from contextlib import contextmanager
+from queue import Empty
 
 import numpy as np
 import zmq
@@ -100,6 +101,7 @@ def _capped_context(max_message):
 
 MAX_MESSAGE = 32 * 2**20  # bytes one message of a student's kernel may have, by default
 WATCHED = ("iopub", "shell", "stdin", "control")  # the channels read in this thread (not the heartbeat's own)
+IOPUB_SECONDS = 0.2  # a kernel_info request's IOPub messages not seen by then: asked again (as jupyter_client)
 RECONNECT_SECONDS = 0.5  # libzmq retries a connection the kernel closed at once; one it dropped, never
 
 
@@ -122,6 +124,41 @@ class ConfinedKernelClient(AsyncKernelClient):
             monitor = self.context.socket(zmq.PAIR)  # closed with the context
             monitor.connect(address)
             self._monitors[name] = (monitor, zmq.Socket.shadow(monitor.underlying))  # read without the event loop
+
+    async def wait_for_ready(self, timeout=None):
+        """Return when the kernel has answered a kernel_info request on shell and on IOPub, as jupyter_client waits.
+
+        jupyter_client (8.x, `KernelClient._async_wait_for_ready`) then reads IOPub until it is
+        silent for 0.2 s, so every kernel's start waits at least 0.2 s for nothing: a fifth of a
+        second per notebook, the cores idle. Here IOPub is read up to the `idle` status of the
+        request answered, the last message the kernel sends for it; nbclient ignores the messages
+        of any other request. A reply or status that does not come is asked for again, as upstream.
+        """
+        deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
+        while True:
+            request = self.kernel_info()
+            reply = await self._message(self.shell_channel, request, 1.0)
+            if reply is not None and await self._message(self.iopub_channel, request, IOPUB_SECONDS, "idle"):
+                self._handle_kernel_info_reply(reply)
+                return
+            if not await self._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
+
+    @staticmethod
+    async def _message(channel, request, seconds, state=None):
+        """The channel's next message for request (a status `state` on IOPub), others dropped; None after seconds."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                msg = await channel.get_msg(timeout=left)
+            except Empty:
+                return None
+            if msg["parent_header"].get("msg_id") == request and (
+                    state is None or msg["msg_type"] == "status" and msg["content"].get("execution_state") == state):
+                return msg
+        return None
 
     def dropped(self):
         """The channels whose connection ZeroMQ dropped for good: the kernel sent one over max_message bytes.
@@ -279,7 +316,7 @@ class SpareKernel:
             return None
         if sizes != self.sizes:
             self.close_servers()
-            self.sizes, self.servers = sizes, [KernelServer(*sizes), KernelServer(*sizes)]
+            self.sizes, self.servers = sizes, _started_servers(sizes) or [KernelServer(*sizes), KernelServer(*sizes)]
         return self.servers[1] if getattr(busy, "server", None) is self.servers[0] else self.servers[0]
 
     def discard(self):
@@ -297,7 +334,54 @@ class SpareKernel:
 
 _all_spares = weakref.WeakSet()
 _thread = threading.local()
-atexit.register(lambda: [spare.close_servers() for spare in list(_all_spares)])
+_started = {}  # sizes -> two KernelServers started ahead of any notebook (start_servers), for a SpareKernel to take
+_started_lock = threading.Lock()
+
+
+def start_servers(memory_mb, disk_mb):
+    """Start now the two KernelServers that this process's next SpareKernel for these sizes takes (a worker's
+    warm-up, while the course is made); nothing where kernels are not forked (no cgroups)."""
+    if cgroups.unavailable():
+        return
+    sizes = (memory_mb, disk_mb)
+    with _started_lock:
+        missing = 2 - len(_started.get(sizes, []))
+    servers = [KernelServer(*sizes) for _ in range(missing)]
+    try:
+        for server in servers:  # running before another thread can take them
+            server.start()
+    except Exception:
+        for server in servers:
+            server.close()
+        raise
+    with _started_lock:
+        _started.setdefault(sizes, []).extend(servers)
+
+
+def _started_servers(sizes):
+    """Two servers started ahead for these sizes, or None."""
+    with _started_lock:
+        servers = _started.get(sizes, [])
+        if len(servers) < 2:
+            return None
+        taken, _started[sizes] = servers[:2], servers[2:]
+        return taken
+
+
+def close_started_servers():
+    """End the servers started ahead that no SpareKernel took."""
+    with _started_lock:
+        left = [server for servers in _started.values() for server in servers]
+        _started.clear()
+    for server in left:
+        server.close()
+
+
+@atexit.register
+def _close_all_servers():
+    for spare in list(_all_spares):
+        spare.close_servers()
+    close_started_servers()
 
 
 def use_spare(spare):

@@ -114,6 +114,12 @@ def forget(kit_key):
         done = [_courses.pop(key) for key in list(_courses) if key[1] == kit_key]
     for course in done:
         course.remove()
+    trusted.close_started_servers()
+
+
+def warm_up(limits):
+    """Ready this process to grade: its imports are done (a task's function), its kernel servers started now."""
+    trusted.start_servers(limits.memory_mb, limits.disk_mb)
 
 
 @contextmanager

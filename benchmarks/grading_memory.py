@@ -26,7 +26,7 @@ from grading_speed import batch, write  # noqa: E402
 
 COMMAND = """\
 import resource, sys
-from autograder.__main__ import main
+from autograder.command import main
 try:
     main(sys.argv[2:])
 finally:

@@ -29,7 +29,7 @@ from test_hostile_grading import CPU_HOG, HONEST, HOSTILE  # noqa: E402
 from test_grade_command import write_batch  # noqa: E402
 from test_submission_timeout import worst_case  # noqa: E402
 
-from autograder.__main__ import parse  # noqa: E402
+from autograder.command import parse  # noqa: E402
 
 
 def table(path):

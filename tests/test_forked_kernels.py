@@ -7,9 +7,10 @@ import pytest
 from jupyter_core.utils import run_sync
 from nbformat.v4 import new_code_cell, new_notebook
 
-from autograder import cgroups
+from autograder import cgroups, trusted
 from autograder.forked_kernels import KernelServer
-from autograder.trusted import ConfinedKernelManager, SpareKernel, TrustedExecute, use_spare
+from autograder.trusted import (ConfinedKernelManager, SpareKernel, TrustedExecute, close_started_servers,
+                                start_servers, use_spare)
 
 pytestmark = pytest.mark.skipif(bool(cgroups.unavailable()), reason="kernels are forked only where cgroups hold them")
 
@@ -199,3 +200,28 @@ def test_notebooks_run_in_forked_kernels_unless_told_not_to(fork):
         use_spare(None)
     first_process = nb.cells[0].outputs[0].text
     assert ("autograder.kernel_server" in first_process) == fork, first_process
+
+
+def test_servers_started_ahead_are_the_next_spares(tmp_path):
+    """A worker's warm-up starts two servers; the next SpareKernel of their sizes forks from them, and those left
+    over when a run ends are closed."""
+    sizes = (1024, 64)
+    start_servers(*sizes)
+    start_servers(*sizes)  # a second warm-up adds none
+    ahead = list(trusted._started[sizes])
+    assert len(ahead) == 2 and all(s.process.poll() is None for s in ahead)
+    nb = new_notebook(cells=[new_code_cell("print('from a server started ahead')")],
+                      metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    spare = SpareKernel()
+    use_spare(spare)
+    try:
+        TrustedExecute(timeout=30, memory_mb=sizes[0], disk_mb=sizes[1]).preprocess(nb, {})
+        assert spare.servers == ahead and trusted._started[sizes] == []
+    finally:
+        spare.close_servers()
+        use_spare(None)
+    assert nb.cells[0].outputs[0].text == "from a server started ahead\n"
+    start_servers(*sizes)
+    left = list(trusted._started[sizes])
+    close_started_servers()
+    assert trusted._started == {} and all(s.process is None for s in left)

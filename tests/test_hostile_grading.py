@@ -18,7 +18,7 @@ import nbformat
 import psutil
 import pytest
 
-from autograder import __main__ as command
+from autograder import command as command
 from autograder.cgroups import PARENT, _mounts, _own_groups, alive, unavailable
 from autograder.worker import Graded
 from notebook_cells import answer_source, graded_tests

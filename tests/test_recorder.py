@@ -7,7 +7,7 @@ import pytest
 from nbgrader.api import MissingEntry
 from nbgrader.utils import is_grade
 
-from autograder import __main__ as grade_command
+from autograder import command as grade_command
 from autograder import grading, worker
 
 

@@ -5,7 +5,7 @@ import errno
 import os
 
 import pytest
-from autograder import __main__ as grade_command
+from autograder import command as grade_command
 from autograder import cluster, grading, phases, worker
 from autograder.submissions import collect
 from test_grade_command import BATCH, grade, rows_of, write_batch
