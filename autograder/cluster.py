@@ -19,7 +19,7 @@ import dask
 from distributed import Client, LocalCluster, as_completed
 
 from autograder import cgroups, confine, worker
-from autograder.forkserver import start_forkserver
+from autograder.forkserver import start_forkserver, stop_forkserver
 
 SETTINGS = Path(__file__).with_name("dask.yaml")  # for this command's cluster and, as README says, any other
 
@@ -55,13 +55,16 @@ def connect(workers=None, scheduler=None):
             yield client
     else:  # its workers' scratch folder is removed with it
         start_forkserver()  # if the command has not yet
-        with tempfile.TemporaryDirectory(prefix="autograder-dask-") as scratch, \
-                dask.config.set({**GRADING_CONFIG, "temporary-directory": scratch,
-                                 "distributed.worker.multiprocessing-method": "forkserver"}), \
-                LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                             memory_limit="2GiB", silence_logs=logging.ERROR, local_directory=scratch) as cluster, \
-                Client(cluster) as client:
-            yield client
+        try:
+            with tempfile.TemporaryDirectory(prefix="autograder-dask-") as scratch, \
+                    dask.config.set({**GRADING_CONFIG, "temporary-directory": scratch,
+                                     "distributed.worker.multiprocessing-method": "forkserver"}), \
+                    LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                                 memory_limit="2GiB", silence_logs=logging.ERROR, local_directory=scratch) as cluster, \
+                    Client(cluster) as client:
+                yield client
+        finally:
+            stop_forkserver()
 
 
 def _check_workers(client):
