@@ -3,10 +3,11 @@
 For each size N, generates a batch of N submissions (those of benchmarks/grading_speed.py)
 and grades it with local workers, and prints the peak resident memory of the grader's own
 processes: the command's (its high-water mark, read by itself as it ends), each of its Dask
-worker processes' (their high-water marks, VmHWM, read from /proc every 0.2 s until they end),
-and theirs together: the largest sum, at one look, of the high-water marks of the processes
-then alive, an upper bound of their peak together. The students' kernels, each capped by its
-cgroup, are not counted. Also prints the disk space OUT takes per student.
+worker processes' and of the forkserver they are forked from (their high-water marks, VmHWM,
+read from /proc every 0.2 s until they end), and theirs together: the largest sum, at one
+look, of the high-water marks of the processes then alive, an upper bound of their peak
+together (pages the workers share with the forkserver count in each). The students' kernels,
+each capped by its cgroup, are not counted. Also prints the disk space OUT takes per student.
 
 Usage: .venv/bin/python benchmarks/grading_memory.py [N ...] [--workdir DIR]   (default: 100 500)
 """
@@ -36,7 +37,8 @@ finally:
 
 
 def _grader_processes(pid):
-    """The command's worker processes (and multiprocessing's helper), started by multiprocessing.
+    """The command's worker processes and multiprocessing's helpers (the forkserver, the workers it forked), started
+    by multiprocessing, and theirs.
 
     Not its other children: a process it forks to run a command (bubblewrap, mount) is, until
     it runs that command, a copy of the command whose memory is the command's.
@@ -53,10 +55,12 @@ def _grader_processes(pid):
             pass
     for child in found:
         try:
-            if b"from multiprocessing" in open(f"/proc/{child}/cmdline", "rb").read():
-                yield child
+            if b"from multiprocessing" not in open(f"/proc/{child}/cmdline", "rb").read():
+                continue
         except OSError:
-            pass
+            continue
+        yield child
+        yield from _grader_processes(child)
 
 
 def _hwm_kib(pid):
