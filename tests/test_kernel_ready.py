@@ -1,9 +1,9 @@
 """A confined kernel is ready as soon as it has answered kernel_info on shell and on IOPub: no idle wait."""
 
-import asyncio
 from queue import Empty
 
 import pytest
+from jupyter_core.utils import run_sync
 
 from autograder.trusted import ConfinedKernelManager
 
@@ -11,9 +11,9 @@ from autograder.trusted import ConfinedKernelManager
 @pytest.fixture
 def kernel(tmp_path):
     km = ConfinedKernelManager(memory_mb=1024, disk_mb=64)
-    asyncio.run(km.start_kernel(cwd=str(tmp_path)))
+    run_sync(km.start_kernel)(cwd=str(tmp_path))
     yield km
-    asyncio.run(km.shutdown_kernel(now=True))
+    run_sync(km.shutdown_kernel)(now=True)
 
 
 class Watched:
@@ -62,7 +62,7 @@ outputs = []
 def test_ready_without_waiting_for_iopub_to_fall_silent(kernel):
     """jupyter_client reads IOPub until 0.2 s pass with nothing; ours stops at the request's idle status."""
     outputs.clear()
-    watched, requests, reply = asyncio.run(_ready_then_run(kernel))
+    watched, requests, reply = run_sync(_ready_then_run)(kernel)
     assert watched.empty == 0, f"waited {watched.empty} times for IOPub messages that never came"
     assert reply["content"]["status"] == "ok"
     assert [m["content"]["text"] for m in outputs if m["msg_type"] == "stream"] == ["after ready\n"]
@@ -71,7 +71,7 @@ def test_ready_without_waiting_for_iopub_to_fall_silent(kernel):
 def test_iopub_messages_missed_are_asked_for_again(kernel):
     """IOPub messages lost (as before a client has subscribed): kernel_info is asked again until IOPub answers it."""
     outputs.clear()
-    watched, requests, reply = asyncio.run(_ready_then_run(kernel, lose=1))
+    watched, requests, reply = run_sync(_ready_then_run)(kernel, lose=1)
     assert len(requests) >= 2, "the kernel was taken as ready without an answer on IOPub"
     assert {m["parent_header"]["msg_id"] for m in watched.lost} == {requests[0]}
     assert reply["content"]["status"] == "ok"
