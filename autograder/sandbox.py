@@ -15,6 +15,8 @@ cell timeout interrupted (`give_up_interrupted`).
 
 import builtins
 import contextlib
+import functools
+import gc
 import json
 import os
 import select
@@ -34,13 +36,28 @@ MAX_MESSAGE = 256 * 2**20  # bytes: more than any check needs, far less than the
 
 
 class Handle:
-    """An object that lives in the sandbox; the grader can only pass it back."""
+    """An object that lives in the sandbox; the grader can only pass it back.
+
+    A handle's class is named after the object's own (`of`), so that a check describes it as it
+    would describe the object itself: "an object of type SeedSequence".
+    """
 
     def __init__(self, key):
         self.key = key
 
     def __repr__(self):
-        return f"<object of the student's, #{self.key}>"
+        return f"<{type(self).__name__} object of the student's, #{self.key}>"
+
+    @staticmethod
+    def of(key, kind):
+        """The handle of the sandbox's object number key, whose type is named kind (a name, or else 'object')."""
+        named = isinstance(kind, str) and kind.isidentifier() and len(kind) <= 100
+        return _handle_class(kind if named else "object")(key)
+
+
+@functools.lru_cache(maxsize=128)
+def _handle_class(kind):
+    return type(kind, (Handle,), {"__module__": __name__})
 
 
 class MessageTooLarge(Exception):
@@ -119,7 +136,7 @@ def encode(value, buffers, handles=None, seen=None):
     if handles is None:
         raise TypeError(f"cannot send {type(value).__name__} to the sandbox")
     handles.append(value)
-    return {"__handle__": len(handles) - 1}
+    return {"__handle__": len(handles) - 1, "type": type(value).__name__}
 
 
 def _array(value, buffers):
@@ -156,7 +173,9 @@ def decode(value, buffers, handles=None, made=None):
         items.update((k, decode(v, buffers, handles, made)) for k, v in value["__dict__"].items())
         return items
     if "__handle__" in value:
-        return handles[value["__handle__"]] if handles is not None else Handle(value["__handle__"])
+        if handles is not None:
+            return handles[value["__handle__"]]
+        return Handle.of(value["__handle__"], value.get("type"))
     raise ValueError("malformed message from the sandbox")
 
 
@@ -210,38 +229,60 @@ class Sandbox:
         return TimeoutError(f"{name} never returned: stopped after {seconds} s")
 
     def call(self, name, args, kwargs):
+        return next(self.each(name, [(args, kwargs)]))
+
+    def each(self, name, calls):
+        """Call name on each (args, kwargs) of calls in turn, all in one exchange with the child; yield what each
+        returned, in turn. A call that raised raises in its turn, and the calls after it were not made."""
         if name in self.hung:
             raise TimeoutError(self.hung[name])
         if self.connection is None:
             self._start()
         buffers = []
-        request = {"name": name, "args": encode(list(args), buffers), "kwargs": encode(dict(kwargs), buffers)}
+        request = {"name": name, "calls": [{"args": encode(list(args), buffers),
+                                            "kwargs": encode(dict(kwargs), buffers)} for args, kwargs in calls]}
         try:
             _send(self.connection.fileno(), request, buffers)
         except OSError:  # the child is gone; the reply's absence says so
             pass
+        seconds = self.timeout * len(calls) + MARGIN
         try:
-            reply, buffers = self._reply(self.timeout + MARGIN)
+            reply, buffers = self._reply(seconds)
         except TimeoutError:  # it blocked its own alarm
-            raise self._never_returned(name, self.timeout + MARGIN) from None
-        if reply.get("timed_out"):
+            raise self._never_returned(name, seconds) from None
+        replies = reply.get("replies")
+        if not isinstance(replies, list) or not 0 < len(replies) <= len(calls):
+            self.close()
+            raise RuntimeError("your code's process stopped (it exited or crashed)")
+        for (args, _), answer in zip(calls, replies):
+            yield self._outcome(name, args, answer, buffers)
+        if len(replies) < len(calls):  # the child stopped early without a reason
+            self.close()
+            raise RuntimeError("your code's process stopped (it exited or crashed)")
+
+    def _outcome(self, name, args, answer, buffers):
+        """What one call returned, its in-place changes made visible in args; or what it raised, raised."""
+        if answer.get("timed_out"):
             raise self._never_returned(name, self.timeout)
-        for index, after in decode(reply["changed"], buffers).items():  # in-place changes, made visible
+        for index, after in decode(answer["changed"], buffers).items():
             arg = args[int(index)]
             if isinstance(arg, np.ndarray) and isinstance(after, np.ndarray) and after.shape == arg.shape:
                 arg[...] = after
             elif type(arg) is dict and isinstance(after, dict):
                 arg.clear()
                 arg.update(after)
-        if "raised" in reply:
-            kind, message = reply["raised"]
+        if "raised" in answer:
+            kind, message = answer["raised"]
             raise SAFE_EXCEPTIONS.get(kind, RuntimeError)(message if kind in SAFE_EXCEPTIONS else f"{kind}: {message}")
-        return decode(reply["returned"], buffers)
+        return decode(answer["returned"], buffers)
 
     def function(self, name):
+        """A proxy for the student's function name; its `each(arg_lists)` calls it on each tuple of arguments
+        in turn, in one exchange (Sandbox.each): an iterator of what the calls returned."""
         def remote(*args, **kwargs):
             return self.call(name, args, kwargs)
         remote.__name__ = name
+        remote.each = lambda arg_lists: self.each(name, [(args, {}) for args in arg_lists])
         return remote
 
     def close(self):
@@ -312,6 +353,7 @@ def fork_server(path, namespace, timeout):
         _child = pid
         return
     try:  # the child: the kernel's threads did not come along, so no output goes through them
+        gc.freeze()  # the kernel's objects stay out of its collections: they would copy every page they visit
         null = os.open(os.devnull, os.O_WRONLY)
         os.dup2(null, 1)
         os.dup2(null, 2)
@@ -334,31 +376,38 @@ def _answer(fd, namespace, timeout):
 
     signal.signal(signal.SIGALRM, alarm)
     handles = []
-    while True:
-        try:
-            request, buffers = _receive(fd)
-        except EOFError:
-            return
+
+    def call(name, request, buffers, out):
+        """One call's reply; the buffers of what it returned and changed appended to out."""
+        nonlocal timed_out
         args, kwargs = decode(request["args"], buffers, handles), decode(request["kwargs"], buffers, handles)
         mutable = {i: a.copy() for i, a in enumerate(args) if isinstance(a, np.ndarray) or type(a) is dict}
-        reply, buffers = {}, []
+        reply, start = {}, len(out)
         timed_out = False
         signal.alarm(timeout)
         try:
-            reply["returned"] = encode(namespace[request["name"]](*args, **kwargs), buffers, handles)
-        except KeyError as error:
-            if request["name"] in namespace:
-                reply["raised"] = ("KeyError", str(error))
-            else:
-                reply["raised"] = ("NameError", f"name '{request['name']}' is not defined")
+            if name not in namespace:
+                raise NameError(f"name '{name}' is not defined")
+            reply["returned"] = encode(namespace[name](*args, **kwargs), out, handles)
         except BaseException as error:  # noqa: BLE001 - reported to the grader as data
             reply["raised"] = (type(error).__name__, str(error)[:2000])
         finally:
             signal.alarm(0)
         if timed_out:
-            reply = {"timed_out": True, "changed": {"__dict__": {}}}
-            buffers = []
-        else:
-            changed = {str(i): args[i] for i, before in mutable.items() if _changed(before, args[i])}
-            reply["changed"] = encode(changed, buffers, handles)
-        _send(fd, reply, buffers)
+            del out[start:]
+            return {"timed_out": True, "changed": {"__dict__": {}}}
+        changed = {str(i): args[i] for i, before in mutable.items() if _changed(before, args[i])}
+        reply["changed"] = encode(changed, out, handles)
+        return reply
+
+    while True:
+        try:
+            request, buffers = _receive(fd)
+        except EOFError:
+            return
+        replies, out = [], []
+        for one in request["calls"]:
+            replies.append(call(request["name"], one, buffers, out))
+            if "raised" in replies[-1] or replies[-1].get("timed_out"):
+                break  # the calls after it are not made, as when they are made one by one
+        _send(fd, {"replies": replies}, out)

@@ -27,7 +27,7 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.exc import SAWarning
 from traitlets.config.loader import PyFileConfigLoader
 
-from autograder import nbgrader_steps, phases, trusted
+from autograder import heap, nbgrader_steps, phases, trusted
 
 ASSIGNMENT = "dropout"
 COURSE_ID = "dropout-module"
@@ -118,7 +118,9 @@ def forget(kit_key):
 
 
 def warm_up(limits):
-    """Ready this process to grade: its imports are done (a task's function), its kernel servers started now."""
+    """Ready this process to grade: its imports are done (a task's function), freed memory is kept for the
+    checks' arrays (autograder.heap), its kernel servers are started now."""
+    heap.keep_freed_memory()
     trusted.start_servers(limits.memory_mb, limits.disk_mb)
 
 

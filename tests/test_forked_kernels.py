@@ -171,6 +171,19 @@ def test_each_kernel_has_its_own_random_state(server):
     assert draws[0] != draws[1]
 
 
+def test_a_kernel_collects_its_own_garbage_but_never_visits_the_servers_objects(server):
+    """What the server imported is out of every collection (gc.freeze), so that no collection copies the pages a
+    kernel shares with it; the kernel's own garbage is collected as usual."""
+    km = kernel(server)
+    try:
+        seen = eval(run(km, "import gc\nclass Loop: pass\nloop = Loop()\nloop.me = loop\ndel loop\n"
+                            "print({'enabled': gc.isenabled(), 'frozen': gc.get_freeze_count(), 'found': gc.collect()})"))
+    finally:
+        end(km)
+    assert seen["enabled"] and seen["found"] >= 1, seen
+    assert seen["frozen"] > 10_000, seen
+
+
 def test_a_server_that_died_is_replaced(server):
     """A server killed between notebooks is started again for the next kernel."""
     km = kernel(server)

@@ -60,6 +60,20 @@ def stubborn():
         except BaseException:
             pass
 
+made = []
+
+def count(value):
+    made.append(value)
+    if value == "stop":
+        raise ValueError("stopped at stop")
+    if value == "hang":
+        while True:
+            pass
+    return len(made)
+
+def calls_made():
+    return made
+
 np.array_equal = lambda *a, **k: True   # only ever inside the sandbox
 '''
 
@@ -97,6 +111,7 @@ def sandbox(tmp_path):
 def test_objects_come_back_as_opaque_handles(sandbox):
     value = sandbox.function("fake")()
     assert isinstance(value, Handle) and value != 1 and not np.array_equal(np.asarray(value, dtype=object), [1])
+    assert type(value).__name__ == "Anything", "a check names the student's type, as for the object itself"
 
 
 def test_array_subclasses_come_back_as_plain_arrays(sandbox):
@@ -113,6 +128,29 @@ def test_in_place_changes_are_reflected(sandbox):
     x, param = np.ones(3), {"p": 0.5}
     sandbox.function("scale_in_place")(x, param)
     assert x.tolist() == [2, 2, 2] and param == {"p": 0.5, "touched": True}
+
+
+def test_calls_made_together_answer_in_turn_and_stop_at_the_first_that_raises(sandbox):
+    """Sandbox.each makes many calls in one exchange, as they would be made one by one."""
+    results = sandbox.function("count").each([(1,), (2,), ("stop",), (4,)])
+    assert next(results) == 1 and next(results) == 2
+    with pytest.raises(ValueError, match="stopped at stop"):
+        next(results)
+    assert sandbox.function("calls_made")() == [1, 2, "stop"], "no call is made after one that raised"
+
+
+def test_calls_made_together_show_each_ones_in_place_changes(sandbox):
+    first, second = np.ones(3), np.ones(2)
+    assert list(sandbox.function("scale_in_place").each([(first, {}), (second, {})])) == [None, None]
+    assert first.tolist() == [2, 2, 2] and second.tolist() == [2, 2]
+
+
+def test_a_call_that_hangs_among_calls_made_together_times_out_in_its_turn(sandbox):
+    results = sandbox.function("count").each([(1,), ("hang",), (3,)])
+    assert next(results) == 1
+    with pytest.raises(TimeoutError, match="count never returned: stopped after 2 s"):
+        next(results)
+    assert sandbox.function("calls_made")() == [], "a new child, forked from the kernel, holds no earlier calls"
 
 
 def test_round_trip_of_plain_data(sandbox):
