@@ -25,11 +25,14 @@ import sys
 
 from autograder import heap
 
-PRELOADED = (  # what `IPKernelApp.initialize` and the notebook's set-up cell import (python -X importtime)
-    "numpy", "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.debugger", "IPython.core.completerlib",
-    "IPython.core.debugger", "IPython.core.oinspect", "IPython.utils.wildcard", "sqlite3", "tornado.gen",
-    "tornado.locks", "tornado.queues", "tornado.platform.asyncio", "faulthandler", "pdb", "code", "unicodedata",
-    "math", "re", "autograder.sandbox",
+# what `IPKernelApp.initialize` and `start` and the notebook's set-up cell import (python -X importtime; the
+# modules a forked kernel has that the server had not), numpy.random among them: numpy imports it on first use
+PRELOADED = (
+    "numpy", "numpy.random", "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.debugger",
+    "IPython.core.completerlib", "IPython.core.debugger", "IPython.core.oinspect", "IPython.core.logger",
+    "IPython.extensions.storemagic", "IPython.utils.wildcard", "sqlite3", "tornado.gen", "tornado.locks",
+    "tornado.queues", "tornado.platform.asyncio", "faulthandler", "pdb", "code", "unicodedata", "math", "re",
+    "autograder.sandbox",
 )
 PR_SET_DUMPABLE = 4  # prctl(2)
 
