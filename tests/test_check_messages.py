@@ -335,3 +335,11 @@ def test_every_mutant_is_told_in_korean(name, korean):
 def test_summary_in_korean(capsys, korean):
     out = summary(answer_functions(), capsys)
     assert HANGUL.search(out.splitlines()[0]) and out.count("✓") == len(dropout_checks.CHECKS)
+
+
+def test_a_shape_given_as_a_list_is_a_shape():
+    """A student trying a check with other settings may write a shape as a list: it works as the tuple does."""
+    functions = answer_functions()
+    for shape in ([3, 4], (3, 4)):
+        dropout_checks.check_backward_numeric_gradient(functions["dropout_forward"], functions["dropout_backward"],
+                                                       shape=shape)

@@ -46,6 +46,37 @@ def with_cells(*sources):
     return nb
 
 
+# Ten processes of 250 MB each, started after the answers; the notebook then waits, a few cells of at most 2.5 s
+# each (the cell timeout is 3 s), until each has its memory or has been killed for it: on a busy machine, memory
+# under its cap is handed out slowly, and the rest of the notebook may end before the cap is reached.
+START_HOGS = """
+import os, select, time
+ready, done = os.pipe()
+children, allocated, ended = [], 0, set()
+for i in range(10):
+    pid = os.fork()
+    if pid == 0:
+        hog = b'x' * (250 * 2**20)
+        os.write(done, b'.')
+        time.sleep(60)
+        os._exit(0)
+    children.append(pid)
+"""
+AWAIT_HOGS = """
+deadline = time.monotonic() + 2.5
+while allocated + len(ended) < len(children) and time.monotonic() < deadline:
+    if select.select([ready], [], [], 0.05)[0]:
+        allocated += len(os.read(ready, 64))
+    ended.update(pid for pid in children if pid not in ended and os.waitpid(pid, os.WNOHANG)[0])
+"""
+
+
+def memory_in_processes():
+    nb = after_answers(START_HOGS)
+    nb.cells.extend(nbformat.v4.new_code_cell(AWAIT_HOGS) for _ in range(8))
+    return nb
+
+
 HONEST = {"solution": completed(), "stubs": copy.deepcopy(RELEASED),
           "no_backward": completed(dropout_backward="def dropout_backward(dout, cache):\n    raise NotImplementedError")}
 HOSTILE = {
@@ -64,9 +95,7 @@ HOSTILE = {
     "sleeps_in_c": with_cells("import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\ntime.sleep(10**6)"),
     "fork_bomb": after_answers("import os, time\nfor i in range(400):\n    try:\n        if os.fork() == 0:\n"
                                "            time.sleep(60)\n            os._exit(0)\n    except OSError:\n        break"),
-    "memory_in_processes": after_answers(
-        "import os, time\nfor i in range(10):\n    if os.fork() == 0:\n        hog = b'x' * (250 * 2**20)\n"
-        "        time.sleep(60)\n        os._exit(0)\ntime.sleep(2)"),
+    "memory_in_processes": memory_in_processes(),
     "fills_tmp": after_answers("chunk = b'x' * 2**20\ntry:\n    with open('/tmp/big', 'wb') as f:\n"
                                "        for i in range(3000):\n            f.write(chunk)\nfinally:\n    pass"),
     "fills_folder": after_answers("chunk = b'x' * 2**20\nfor n in range(20):\n    with open(f'big{n}', 'wb') as f:\n"

@@ -137,6 +137,7 @@ def test_calls_made_together_answer_in_turn_and_stop_at_the_first_that_raises(sa
     with pytest.raises(ValueError, match="stopped at stop"):
         next(results)
     assert sandbox.function("calls_made")() == [1, 2, "stop"], "no call is made after one that raised"
+    assert list(sandbox.function("count").each([])) == [] and sandbox.function("calls_made")() == [1, 2, "stop"]
 
 
 def test_calls_made_together_show_each_ones_in_place_changes(sandbox):

@@ -459,17 +459,24 @@ def _numeric_gradient(values, x, df, h):
 
 def _inputs(shape, seed, dtype=np.float64):
     """Inputs of both signs and no zeros (magnitudes in [1, 2)), so ``out / x`` recovers the mask."""
-    return _made_inputs(shape, seed, np.dtype(dtype)).copy()
+    try:
+        return _made_inputs(shape, seed, np.dtype(dtype)).copy()
+    except TypeError:  # a shape that cannot be a key (a list): made afresh
+        return _make_inputs(shape, seed, dtype)
 
 
 @functools.lru_cache(maxsize=64)
 def _made_inputs(shape, seed, dtype):
     """_inputs, made once for each shape, seed and dtype (the checks ask for the same ones again and again)."""
-    rng = np.random.default_rng([seed, 7])
-    signs = np.where(rng.random(shape) < 0.5, -1.0, 1.0)
-    made = (signs * (1.0 + rng.random(shape))).astype(dtype)
+    made = _make_inputs(shape, seed, dtype)
     made.flags.writeable = False
     return made
+
+
+def _make_inputs(shape, seed, dtype):
+    rng = np.random.default_rng([seed, 7])
+    signs = np.where(rng.random(shape) < 0.5, -1.0, 1.0)
+    return (signs * (1.0 + rng.random(shape))).astype(dtype)
 
 
 def _train(p, seed=None):
