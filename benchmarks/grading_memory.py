@@ -36,12 +36,13 @@ finally:
 """
 
 
-def _grader_processes(pid):
+def _grader_processes(pid, depth=2):
     """The command's worker processes and multiprocessing's helpers (the forkserver, the workers it forked), started
-    by multiprocessing, and theirs.
+    by multiprocessing: its children and grandchildren whose command line is multiprocessing's.
 
-    Not its other children: a process it forks to run a command (bubblewrap, mount) is, until
-    it runs that command, a copy of the command whose memory is the command's.
+    Not its other children, nor the workers' own: a process it forks to run a command
+    (bubblewrap, mount) is, until it runs that command, a copy of its parent, command line and
+    memory alike (a worker's, forked from the forkserver, reads as a worker until then).
     """
     found = []
     try:
@@ -60,7 +61,8 @@ def _grader_processes(pid):
         except OSError:
             continue
         yield child
-        yield from _grader_processes(child)
+        if depth > 1:
+            yield from _grader_processes(child, depth - 1)
 
 
 def _hwm_kib(pid):
