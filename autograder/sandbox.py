@@ -33,6 +33,8 @@ SAFE_EXCEPTIONS = {name: getattr(builtins, name) for name in (
     "NotImplementedError", "ZeroDivisionError", "RuntimeError", "MemoryError", "OverflowError", "TimeoutError")}
 MARGIN = 5  # seconds the grader waits for the kernel to fork, and beyond a call's own alarm for code that blocks it
 MAX_MESSAGE = 256 * 2**20  # bytes: more than any check needs, far less than the grader's memory
+STOPPED = "your code's process stopped (it exited or crashed)"
+MALFORMED = "your code's process sent back something other than the reply to the call (was the sandbox tampered with?)"
 
 
 class Handle:
@@ -218,7 +220,7 @@ class Sandbox:
                 raise TimeoutError(f"never returned: stopped after {timeout} s") from None
             if isinstance(error, MessageTooLarge):
                 raise ValueError(f"your function returned more than {MAX_MESSAGE // 2**20} MiB of data") from None
-            raise RuntimeError("your code's process stopped (it exited or crashed)") from None
+            raise RuntimeError(STOPPED) from None
 
     def _never_returned(self, name, seconds):
         """The child stuck in name is ended now; later calls of name fail at once."""
@@ -252,31 +254,41 @@ class Sandbox:
             reply, buffers = self._reply(seconds)
         except TimeoutError:  # it blocked its own alarm
             raise self._never_returned(name, seconds) from None
-        replies = reply.get("replies")
-        if not isinstance(replies, list) or not 0 < len(replies) <= len(calls):
+        replies = reply.get("replies") if isinstance(reply, dict) else None
+        if not isinstance(replies, list) or not 0 < len(replies) <= len(calls) or not all(
+                isinstance(answer, dict) for answer in replies):
             self.close()
-            raise RuntimeError("your code's process stopped (it exited or crashed)")
+            raise RuntimeError(MALFORMED)
         for (args, _), answer in zip(calls, replies):
             yield self._outcome(name, args, answer, buffers)
         if len(replies) < len(calls):  # the child stopped early without a reason
             self.close()
-            raise RuntimeError("your code's process stopped (it exited or crashed)")
+            raise RuntimeError(STOPPED)
 
     def _outcome(self, name, args, answer, buffers):
         """What one call returned, its in-place changes made visible in args; or what it raised, raised."""
         if answer.get("timed_out"):
             raise self._never_returned(name, self.timeout)
-        for index, after in decode(answer["changed"], buffers).items():
-            arg = args[int(index)]
+        try:
+            changed, raised = decode(answer["changed"], buffers), answer.get("raised")
+            changes = [(args[int(index)], after) for index, after in changed.items()]
+            if raised is not None:
+                kind, message = raised
+                if type(kind) is not str or type(message) is not str:
+                    raise TypeError
+            returned = decode(answer["returned"], buffers) if raised is None else None
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError):
+            self.close()
+            raise RuntimeError(MALFORMED) from None
+        for arg, after in changes:
             if isinstance(arg, np.ndarray) and isinstance(after, np.ndarray) and after.shape == arg.shape:
                 arg[...] = after
             elif type(arg) is dict and isinstance(after, dict):
                 arg.clear()
                 arg.update(after)
-        if "raised" in answer:
-            kind, message = answer["raised"]
+        if raised is not None:
             raise SAFE_EXCEPTIONS.get(kind, RuntimeError)(message if kind in SAFE_EXCEPTIONS else f"{kind}: {message}")
-        return decode(answer["returned"], buffers)
+        return returned
 
     def function(self, name):
         """A proxy for the student's function name; its `each(arg_lists)` calls it on each tuple of arguments

@@ -180,6 +180,12 @@ class ConfinedKernelClient(AsyncKernelClient):
                     self._lost.pop(name, None)
         return [name for name, since in self._lost.items() if now - since > RECONNECT_SECONDS]
 
+    async def dropped_for_good(self):
+        """`dropped`, once each disconnection seen has been retried or has lasted RECONNECT_SECONDS."""
+        while not (found := self.dropped()) and self._lost:
+            await asyncio.sleep(0.02)
+        return found
+
 
 class ConfinedKernelManager(AsyncKernelManager):
     """A kernel started confined (autograder.confine), in a cgroup of its own when there can be one
@@ -483,17 +489,20 @@ class TrustedExecute(Execute):
         except DeadKernelError:
             if self.drops != [cell_index]:
                 raise  # the kernel died of itself, or sent too much again: the notebook cannot be graded
-            self.budget.cut.discard(cell_index)  # its own mark says more
-            cell.outputs.append(too_large_mark(self.message_bytes))
-            await self._restart(cell_index)
-        except CellTimeoutError:  # interrupted at its timeout, and still busy: its code ignores the interrupt
-            cell.outputs.append(new_output("error", ename="CellTimeoutError", evalue=IGNORED.format(self.timeout),
-                                           traceback=[f"CellTimeoutError: {IGNORED.format(self.timeout)}"]))
-            await self._restart(cell_index)
+            await self._cut_too_large(cell, cell_index)
+        except CellTimeoutError:  # interrupted at its timeout, and IOPub's idle not seen after it
+            if await self._dropped_unseen(cell_index):  # it was sent, but its connection had been dropped
+                await self._cut_too_large(cell, cell_index)
+            else:  # still busy: its code ignores the interrupt
+                cell.outputs.append(new_output("error", ename="CellTimeoutError", evalue=IGNORED.format(self.timeout),
+                                               traceback=[f"CellTimeoutError: {IGNORED.format(self.timeout)}"]))
+                await self._restart(cell_index)
         else:
             if cell.cell_type != "code":
                 return cell
-            if _timed_out(cell):
+            if await self._dropped_unseen(cell_index):
+                await self._cut_too_large(cell, cell_index)
+            elif _timed_out(cell):
                 await self._run_quietly("__import__('autograder.sandbox').sandbox.give_up_interrupted("
                                         f"globals(), {self.timeout})")
         cell.outputs = self.renderings.tame(coalesce(cell.outputs))
@@ -503,6 +512,27 @@ class TrustedExecute(Execute):
         return cell
 
     execute_cell = run_sync(async_execute_cell)  # nbclient binds its public name to its own function
+
+    async def _dropped_unseen(self, cell_index):
+        """Whether the kernel sent a message too large that the watch for a dead kernel did not see.
+
+        nbclient stops that watch at a cell's timeout (`_async_poll_for_reply`), and waits for
+        IOPub's idle: the cell's code may send one over message_bytes meanwhile, and its idle is
+        lost with the connection dropped.
+        """
+        if self.kc is self.dropped_client or not await self.kc.dropped_for_good():
+            return False
+        self.dropped_client = self.kc
+        self.drops.append(cell_index)
+        if self.drops != [cell_index]:
+            raise DeadKernelError("Kernel died")  # it sent too much again: the notebook cannot be graded
+        return True
+
+    async def _cut_too_large(self, cell, cell_index):
+        """The cell's mark of a message over message_bytes, and a new kernel for the cells after it."""
+        self.budget.cut.discard(cell_index)  # its own mark says more
+        cell.outputs.append(too_large_mark(self.message_bytes))
+        await self._restart(cell_index)
 
     async def _run_quietly(self, code, cell=None):
         """Run code in the kernel, its outputs unrecorded; wait for it as for a cell."""

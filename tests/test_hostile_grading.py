@@ -87,6 +87,9 @@ HOSTILE = {
     "one_huge_message": with_cells(f"print('x' * {40 * 2**20})"),  # over the 32 MiB a kernel's message may have
     "tampered_kernel_message": with_cells("k = get_ipython().kernel\nk.session.send(k.iopub_socket, 'stream', "
                                           f"{{'name': 'stdout', 'text': 'x' * {40 * 2**20}}}, parent=k.get_parent())"),
+    # past its cell's timeout, when nbclient no longer watches for a dead kernel, and ignoring the interrupt
+    "huge_message_after_its_timeout": with_cells("import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                                                 f"time.sleep(3.5)\nprint('x' * {40 * 2**20})\ntime.sleep(60)"),
     "huge_image": after_answers("from IPython.display import display\n"
                                 "display({'image/png': 'iVBORw0KGgo' + 'A' * 3_000_000}, raw=True)"),
     "forward_forever": completed(dropout_forward=FORWARD_FOREVER),
@@ -118,6 +121,7 @@ EXPECTED = {  # student: (status, autograded points)
     "one_huge_message": ({f"graded: {TOO_LARGE}", f"graded: {IGNORED}", f"graded: {IGNORED}; {TOO_LARGE}"}, AUTO_POINTS),
     "tampered_kernel_message": ({f"graded: {TOO_LARGE}", f"graded: {IGNORED}", f"graded: {IGNORED}; {TOO_LARGE}"},
                                 AUTO_POINTS),
+    "huge_message_after_its_timeout": (f"graded: {TOO_LARGE}", AUTO_POINTS),
     "spinner": ("graded: a cell printed more than 1 MiB: output cut", AUTO_POINTS),
     "binary_junk": ("graded: a cell printed more than 1 MiB: output cut", AUTO_POINTS),
     "huge_image": ("graded: a cell printed more than 1 MiB: output cut", AUTO_POINTS),
@@ -192,7 +196,8 @@ def test_cut_output_is_marked_in_the_feedback(hostile):
     assert page.stat().st_size < 4 * 2**20, "the feedback keeps what was cut"
     assert "[output cut: this cell " in page.read_text()
     rows = rows_of(hostile[0])
-    too_large = [s for s in ("prints_200_mb", "one_huge_message", "tampered_kernel_message")
+    too_large = [s for s in ("prints_200_mb", "one_huge_message", "tampered_kernel_message",
+                             "huge_message_after_its_timeout")
                  if rows[s]["status"] == f"graded: {TOO_LARGE}"]
     assert too_large, "no message over the cap was seen"
     for student in too_large:

@@ -196,6 +196,35 @@ def test_a_process_that_exits_is_reported_and_restarted(sandbox):
     assert sandbox.function("echo")("again") == "again"
 
 
+FORGER = '''
+import inspect, os
+from autograder.sandbox import _send
+
+def forge(reply):
+    """Answer the grader with reply, in place of the sandbox's own answer, and stop."""
+    fd = next(frame.frame.f_locals["fd"] for frame in inspect.stack() if "fd" in frame.frame.f_locals)
+    _send(fd, reply)
+    os._exit(0)
+
+def echo(value):
+    return value
+'''
+
+
+@pytest.mark.parametrize("reply", [[1], {"replies": [5]}, {"replies": []}, {"replies": [{"returned": 1}]},
+                                   {"replies": [{"changed": [], "returned": 1}]},
+                                   {"replies": [{"changed": {"__dict__": {"7": 1}}, "returned": 1}]},
+                                   {"replies": [{"changed": {"__dict__": {}}, "raised": "ValueError"}]},
+                                   {"replies": [{"changed": {"__dict__": {}}, "returned": {"__array__": 3}}]}],
+                         ids=["not a dict", "an item not a dict", "no item", "no changes", "changes not a dict",
+                              "a change of no argument", "raised not a pair", "an array of no buffer"])
+def test_a_reply_that_is_not_the_sandboxs_fails_its_call_clearly_and_the_next_call_works(tmp_path, reply):
+    with student_functions(FORGER, tmp_path, timeout=2) as box:
+        with pytest.raises(RuntimeError, match="something other than the reply to the call"):
+            box.function("forge")(reply)
+        assert box.function("echo")(7) == 7
+
+
 def test_a_call_that_ignores_its_time_limit_is_abandoned_and_the_next_call_works(sandbox):
     with pytest.raises(TimeoutError, match="stubborn never returned: stopped after 7 s"):
         sandbox.function("stubborn")()
