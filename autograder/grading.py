@@ -42,6 +42,7 @@ from nbgrader.preprocessors import (AssignLatePenalties, ClearHiddenTests, Clear
 from autograder.feedback import FeedbackExporter
 from autograder.nbgrader_steps import (CheckCellMetadataOnce, GetGradesAtOnce, NotebookExporterCopyingOnce,
                                        OverwriteCellsKnown, OverwriteKernelspecKnown, SaveAutoGradesOnce)
+from autograder.notices import TranslateNotices
 from autograder.translation import TranslateReadOnly
 from autograder.trusted import TrustedExecute
 
@@ -49,7 +50,7 @@ c = get_config()  # noqa: F821
 c.CourseDirectory.course_id = "dropout-module"
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "locales"]  # no catalogue in a kernel's folder
 # the exercise's catalogues: a notebook in another language runs, is graded and gets its feedback in it
-c.TranslateReadOnly.locale_dir = c.FeedbackExporter.locale_dir = os.path.join(os.path.dirname(__file__), "source",
+c.TranslateReadOnly.locale_dir = c.TranslateNotices.locale_dir = c.FeedbackExporter.locale_dir = os.path.join(os.path.dirname(__file__), "source",
                                                                             "dropout", "locales")
 c.ClearMetadataPreprocessor.preserve_nb_metadata_mask = {{("language_info", "name"), "lang"}}
 c.Execute.timeout = {timeout}              # seconds per cell: an endless loop fails its cell only
@@ -70,7 +71,7 @@ c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, OverwriteKern
 c.Autograde.autograde_preprocessors = [TrustedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
                                        SaveAutoGradesOnce, AssignLatePenalties, CheckCellMetadataOnce]
 # feedback shows each test cell without its hidden part (failed checks show one line: autograder.trusted)
-c.GenerateFeedback.preprocessors = [GetGradesAtOnce, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
+c.GenerateFeedback.preprocessors = [GetGradesAtOnce, ClearHiddenTests, TranslateNotices, CSSHTMLHeaderPreprocessor]
 c.GenerateFeedback.exporter_class = FeedbackExporter  # nbgrader's feedback page, MathJax inside
 c.Autograde.exporter_class = NotebookExporterCopyingOnce
 # nbconvert validates the notebook after the last of these steps, not after each (three validations of a

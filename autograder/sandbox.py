@@ -33,8 +33,15 @@ SAFE_EXCEPTIONS = {name: getattr(builtins, name) for name in (
     "NotImplementedError", "ZeroDivisionError", "RuntimeError", "MemoryError", "OverflowError", "TimeoutError")}
 MARGIN = 5  # seconds the grader waits for the kernel to fork, and beyond a call's own alarm for code that blocks it
 MAX_MESSAGE = 256 * 2**20  # bytes: more than any check needs, far less than the grader's memory
+# What a check says when a call of the student's went wrong here (in a page in another language:
+# autograder.notices); the fields named in braces are filled in
 STOPPED = "your code's process stopped (it exited or crashed)"
 MALFORMED = "your code's process sent back something other than the reply to the call (was the sandbox tampered with?)"
+UNANSWERED = "your kernel stopped answering (it crashed, hangs, or its code was tampered with)"
+TOO_MUCH = "your function returned more than {mib} MiB of data"
+NEVER_RETURNED = "{name} never returned: stopped after {seconds} s"
+HUNG_IN_CHECK = "{name} never returned in an earlier check (stopped after {seconds} s), so it is not called again"
+HUNG_IN_CELL = "{name} never returned in an earlier cell (stopped after {seconds} s), so it is not called again"
 
 
 class Handle:
@@ -207,7 +214,7 @@ class Sandbox:
         self.kernel.execute(f"__import__('autograder.sandbox').sandbox.fork_server({self.path!r}, globals(), "
                             f"{self.timeout})", silent=True, store_history=False)
         if not select.select([self.listener], [], [], MARGIN)[0]:
-            self.unavailable = "your kernel stopped answering (it crashed, hangs, or its code was tampered with)"
+            self.unavailable = UNANSWERED
             raise RuntimeError(self.unavailable)
         self.connection = self.listener.accept()[0]
 
@@ -219,16 +226,15 @@ class Sandbox:
             if isinstance(error, TimeoutError):
                 raise TimeoutError(f"never returned: stopped after {timeout} s") from None
             if isinstance(error, MessageTooLarge):
-                raise ValueError(f"your function returned more than {MAX_MESSAGE // 2**20} MiB of data") from None
+                raise ValueError(TOO_MUCH.format(mib=MAX_MESSAGE // 2**20)) from None
             raise RuntimeError(STOPPED) from None
 
     def _never_returned(self, name, seconds):
         """The child stuck in name is ended now; later calls of name fail at once."""
         self.close()
         self.kernel.execute("__import__('autograder.sandbox').sandbox.end_child()", silent=True, store_history=False)
-        self.hung[name] = (f"{name} never returned in an earlier check (stopped after {seconds} s), "
-                           "so it is not called again")
-        return TimeoutError(f"{name} never returned: stopped after {seconds} s")
+        self.hung[name] = HUNG_IN_CHECK.format(name=name, seconds=seconds)
+        return TimeoutError(NEVER_RETURNED.format(name=name, seconds=seconds))
 
     def call(self, name, args, kwargs):
         return next(self.each(name, [(args, kwargs)]))
@@ -352,8 +358,7 @@ def give_up_interrupted(namespace, seconds):
         return
 
     def never_returned(*args, **kwargs):
-        raise TimeoutError(f"{stuck} never returned in an earlier cell (stopped after {seconds} s), "
-                           "so it is not called again")
+        raise TimeoutError(HUNG_IN_CELL.format(name=stuck, seconds=seconds))
 
     namespace[stuck] = never_returned
 

@@ -7,7 +7,7 @@ call changes: the set-up cell's ``use_language("en")`` names the notebook's lang
 notebook's metadata says its language (``lang``), and the grader grades it in that language.
 
 ``python -m autograder.translation template RELEASED.ipynb OUT.pot`` writes the messages of a
-released notebook (the feedback page's labels included) for sphinx-intl; ``python -m
+released notebook (the feedback page's labels and the grader's notices included) for sphinx-intl; ``python -m
 autograder.translation translate RELEASED.ipynb CATALOGUE.po LANG OUT.ipynb`` writes its
 translation, and fails naming any message the catalogue lacks.
 """
@@ -33,6 +33,7 @@ MARKERS = {"YOUR CODE HERE", "YOUR ANSWER HERE"}  # nbgrader's (ClearSolutions.c
 LANGUAGE_CALL = re.compile(r'\buse_language\("en"\)')
 PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 FEEDBACK = "feedback page"  # the message context of the feedback page's labels (autograder.feedback)
+NOTICE = "grader notice"  # and of what grading writes among a notebook's outputs (autograder.notices)
 
 
 def language_of(nb):
@@ -205,14 +206,25 @@ def catalogue_path(locale_dir, language):
     return Path(locale_dir) / language / "LC_MESSAGES" / "exercise" / "dropout.po"
 
 
-def template(nb, labels=()):
-    """A gettext template (babel Catalog) of a notebook's messages, and the feedback page's labels."""
+def template(nb, labels=(), notices=()):
+    """A gettext template (babel Catalog) of a notebook's messages, the feedback page's labels and the grader's
+    notices."""
     catalogue = Catalog(project="dropout-module", fuzzy=False)
     for message, where in messages(nb):
         catalogue.add(message, locations=[(where, 0)])
     for label in labels:
         catalogue.add(label, context=FEEDBACK, locations=[("feedback", 0)])
+    for notice in notices:
+        catalogue.add(notice, context=NOTICE, locations=[("grading", 0)])
     return catalogue
+
+
+def exercise_template(nb):
+    """The exercise's gettext template: the released notebook's messages, the feedback page's labels, the grader's
+    notices."""
+    from autograder.feedback import LABELS  # both modules import this one
+    from autograder.notices import NOTICES
+    return template(nb, LABELS, NOTICES)
 
 
 class TranslateReadOnly(NbGraderPreprocessor):
@@ -249,10 +261,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     nb = nbformat.read(args.notebook, as_version=4)
     if args.command == "template":
-        from autograder.feedback import LABELS
         args.pot.parent.mkdir(parents=True, exist_ok=True)
         with open(args.pot, "wb") as file:
-            write_po(file, template(nb, LABELS), width=0, omit_header=False)
+            write_po(file, exercise_template(nb), width=0, omit_header=False)
         return 0
     translated, missing = translate(nb, read_catalogue(args.catalogue), args.language)
     if missing:

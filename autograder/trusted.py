@@ -428,7 +428,7 @@ def _stopped(cell):
     return _timed_out(cell) or any(is_too_large_mark(o) for o in cell.get("outputs", []))
 
 
-IGNORED = ("the cell ran longer than {} s and did not stop when interrupted: its kernel was restarted and the "
+IGNORED = ("the cell ran longer than {seconds} s and did not stop when interrupted: its kernel was restarted and the "
            "cells before it run again")
 
 
@@ -494,8 +494,9 @@ class TrustedExecute(Execute):
             if await self._dropped_unseen(cell_index):  # it was sent, but its connection had been dropped
                 await self._cut_too_large(cell, cell_index)
             else:  # still busy: its code ignores the interrupt
-                cell.outputs.append(new_output("error", ename="CellTimeoutError", evalue=IGNORED.format(self.timeout),
-                                               traceback=[f"CellTimeoutError: {IGNORED.format(self.timeout)}"]))
+                ignored = IGNORED.format(seconds=self.timeout)
+                cell.outputs.append(new_output("error", ename="CellTimeoutError", evalue=ignored,
+                                               traceback=[f"CellTimeoutError: {ignored}"]))
                 await self._restart(cell_index)
         else:
             if cell.cell_type != "code":

@@ -30,8 +30,9 @@ def notebooks():
 
 
 def test_the_catalogue_holds_exactly_the_messages_of_today():
-    """Extracted again from the English notebook now (and the feedback page's labels), as `make translations` does."""
-    english = {(m.context, m.id) for m in translation.template(notebooks()[0], LABELS) if m.id}
+    """Extracted again from the English notebook now (with the feedback page's labels and the grader's notices), as
+    `make translations` does."""
+    english = {(m.context, m.id) for m in translation.exercise_template(notebooks()[0]) if m.id}
     with CATALOGUE.open("rb") as file:
         catalogued = {(m.context, m.id) for m in read_po(file) if m.id}
     assert english == catalogued, (f"{UPDATE}: new or changed in English {sorted(english - catalogued)}; "

@@ -10,9 +10,13 @@ from typing import NamedTuple
 import nbformat
 import pytest
 
+from autograder import outputs, sandbox
+from autograder.notices import NOTICES, pattern
+from autograder.translation import NOTICE, catalogue_path, read_catalogue
 from mutants import MUTANTS, patched_answers
 from notebook_cells import ROOT, answer_source, failed_tests, graded_tests, nbgrader_meta, secret_fragments
 from test_grade_command import WRITTEN, grade, rows_of, write_batch
+from test_hostile_grading import FORWARD_FOREVER
 
 KOREAN = nbformat.read(ROOT / "exercises" / "dropout" / "ko" / "dropout.ipynb", as_version=4)
 ENGLISH = nbformat.read(ROOT / "exercises" / "dropout" / "dropout.ipynb", as_version=4)
@@ -110,3 +114,24 @@ def test_no_feedback_page_shows_hidden_tests_or_solution_code_but_the_students_o
         page = feedback(graded.out, student)
         leaked = [s for s in secrets if s in page and s not in own]
         assert "HIDDEN TESTS" not in page and not leaked, f"{student}'s feedback shows: {leaked[:3]}"
+
+
+def test_the_graders_notices_read_in_the_notebooks_language(tmp_path):
+    """A forward pass that never returns and a cell that prints too much: the Korean page says so in Korean."""
+    def hostile(released):
+        nb = completed(released, {"dropout_forward": FORWARD_FOREVER})
+        nb.cells.append(nbformat.v4.new_code_cell("for i in range(20_000):\n    print('x' * 99)"))
+        return nb
+
+    root, out = tmp_path / "submissions", tmp_path / "out"
+    write_batch(root, {"ko_hostile": hostile(KOREAN), "en_hostile": hostile(ENGLISH)})
+    result = grade(root, out, "--cell-timeout", "3")
+    assert result.returncode == 0, result.stderr[-3000:]
+    korean, english = (html.unescape(feedback(out, student)) for student in ("ko_hostile", "en_hostile"))
+    catalogue = read_catalogue(catalogue_path(ROOT / "locales", "ko"), context=NOTICE)
+    shown = [notice for notice in NOTICES if pattern(notice).search(english)]
+    assert {outputs.CUT_MARK, sandbox.HUNG_IN_CELL, "... Output truncated ..."} <= set(shown), shown
+    assert not [notice for notice in NOTICES if pattern(notice).search(korean)]
+    for notice in shown:
+        found = pattern(notice).search(english)
+        assert catalogue[notice].format(**found.groupdict()) in korean, notice
