@@ -30,15 +30,27 @@ FIELD = re.compile(r"\\\{(\w+)\\\}")  # a field of a notice, as re.escape writes
 
 @functools.lru_cache(maxsize=len(NOTICES))
 def pattern(notice):
-    """A regular expression that finds notice, its fields filled in, in a text (not the start of a longer word)."""
+    """A regular expression that finds notice, its fields filled in, in a text: not within a longer word, so that
+    a field it starts with is tried at the start of words alone (at every letter of a long word, its search
+    would take time quadratic in the word's length)."""
     found = FIELD.sub(lambda field: f"(?P<{field[1]}>{FIELDS[field[1]]})", re.escape(notice))
-    return re.compile(found + r"(?!\w)" if notice[-1].isalnum() else found)
+    return re.compile((r"(?<!\w)" if notice[0] == "{" else "") + found + (r"(?!\w)" if notice[-1].isalnum() else ""))
+
+
+@functools.lru_cache(maxsize=len(NOTICES))
+def _words(notice):
+    """The notice's text between its fields."""
+    return [part for part in re.split(r"\{\w+\}", notice) if part]
 
 
 def translate(text, translations):
-    """text with each notice found in it in its translation (notice -> translated notice)."""
+    """text with each notice found in it in its translation (notice -> translated notice).
+
+    A notice is looked for with its regular expression only in a text that holds all its
+    words between fields: of the outputs, most hold none.
+    """
     for notice in NOTICES:
-        if notice in translations and notice.split("{", 1)[0] in text:
+        if notice in translations and all(part in text for part in _words(notice)):
             text = pattern(notice).sub(lambda found: translations[notice].format(**found.groupdict()), text)
     return text
 

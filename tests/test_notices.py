@@ -1,6 +1,7 @@
 """The grader's notices among a notebook's outputs read in the notebook's language on its feedback page."""
 
 import copy
+import time
 
 import nbformat
 import pytest
@@ -61,3 +62,15 @@ def test_a_korean_notebooks_outputs_get_the_korean_notices_and_an_english_one_ke
     assert KOREAN[NOTICES[3]].format(seconds="3") in korean.cells[0].outputs[2].evalue
     assert korean.cells[0].outputs[2].traceback == [f"CellTimeoutError: {KOREAN[NOTICES[3]].format(seconds='3')}"]
     assert korean.cells[0].outputs[0].text.startswith("x" * 100 + "\n")
+
+
+def test_a_page_of_the_most_output_kept_is_translated_well_within_the_time_reserved_for_it():
+    """All cells together keep 2 MiB; the feedback page's share of the submission timeout is 2 s per MiB of it.
+
+    Words of every notice, and long words before them: each notice is looked for in the whole
+    text, and a field tried at every letter of a word takes time quadratic in its length.
+    """
+    text = (("x" * 999 + " never returned: stopped after ") * 2_000)[:2 * 2**20] + " ".join(NOTICES)
+    start = time.process_time()
+    translate(text, KOREAN)
+    assert time.process_time() - start < 1.0
