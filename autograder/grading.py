@@ -50,8 +50,8 @@ c = get_config()  # noqa: F821
 c.CourseDirectory.course_id = "dropout-module"
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "locales"]  # no catalogue in a kernel's folder
 # the exercise's catalogues: a notebook in another language runs, is graded and gets its feedback in it
-c.TranslateReadOnly.locale_dir = c.TranslateNotices.locale_dir = c.FeedbackExporter.locale_dir = os.path.join(os.path.dirname(__file__), "source",
-                                                                            "dropout", "locales")
+c.TranslateReadOnly.locale_dir = c.TranslateNotices.locale_dir = c.FeedbackExporter.locale_dir = os.path.join(
+    os.path.dirname(__file__), "source", "dropout", "locales")
 c.ClearMetadataPreprocessor.preserve_nb_metadata_mask = {{("language_info", "name"), "lang"}}
 c.Execute.timeout = {timeout}              # seconds per cell: an endless loop fails its cell only
 c.Execute.interrupt_on_timeout = True

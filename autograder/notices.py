@@ -25,7 +25,11 @@ NOTICES = [
     "... Output truncated ...", "... Traceback truncated ...",  # nbgrader's LimitOutput
 ]
 FIELDS = {"limit": r"\d+(?:\.\d+)? [KM]iB", "seconds": r"\d+(?:\.\d+)?", "mib": r"\d+", "name": r"[A-Za-z_]\w*"}
-FIELD = re.compile(r"\\\{(\w+)\\\}")  # a field of a notice, as re.escape writes it
+
+
+def _parts(notice):
+    """The notice's words and the names of its fields in between, in turn: words first (perhaps '')."""
+    return re.split(r"\{(\w+)\}", notice)
 
 
 @functools.lru_cache(maxsize=len(NOTICES))
@@ -33,14 +37,15 @@ def pattern(notice):
     """A regular expression that finds notice, its fields filled in, in a text: not within a longer word, so that
     a field it starts with is tried at the start of words alone (at every letter of a long word, its search
     would take time quadratic in the word's length)."""
-    found = FIELD.sub(lambda field: f"(?P<{field[1]}>{FIELDS[field[1]]})", re.escape(notice))
-    return re.compile((r"(?<!\w)" if notice[0] == "{" else "") + found + (r"(?!\w)" if notice[-1].isalnum() else ""))
+    parts = _parts(notice)
+    found = "".join(f"(?P<{part}>{FIELDS[part]})" if i % 2 else re.escape(part) for i, part in enumerate(parts))
+    return re.compile((r"(?<!\w)" if not parts[0] else "") + found + (r"(?!\w)" if notice[-1].isalnum() else ""))
 
 
 @functools.lru_cache(maxsize=len(NOTICES))
 def _words(notice):
     """The notice's text between its fields."""
-    return [part for part in re.split(r"\{\w+\}", notice) if part]
+    return [part for part in _parts(notice)[::2] if part]
 
 
 def translate(text, translations):

@@ -7,9 +7,9 @@ call changes: the set-up cell's ``use_language("en")`` names the notebook's lang
 notebook's metadata says its language (``lang``), and the grader grades it in that language.
 
 ``python -m autograder.translation template RELEASED.ipynb OUT.pot`` writes the messages of a
-released notebook (the feedback page's labels and the grader's notices included) for sphinx-intl; ``python -m
-autograder.translation translate RELEASED.ipynb CATALOGUE.po LANG OUT.ipynb`` writes its
-translation, and fails naming any message the catalogue lacks.
+released notebook (the feedback page's labels and the grader's notices included) for
+sphinx-intl; ``python -m autograder.translation translate RELEASED.ipynb CATALOGUE.po LANG
+OUT.ipynb`` writes its translation, and fails naming any message the catalogue lacks.
 """
 
 import argparse

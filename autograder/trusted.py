@@ -523,11 +523,15 @@ class TrustedExecute(Execute):
         """
         if self.kc is self.dropped_client or not await self.kc.dropped_for_good():
             return False
-        self.dropped_client = self.kc
-        self.drops.append(cell_index)
+        self._note_drop(cell_index)
         if self.drops != [cell_index]:
             raise DeadKernelError("Kernel died")  # it sent too much again: the notebook cannot be graded
         return True
+
+    def _note_drop(self, cell_index):
+        """The current client's connection was dropped, in cell cell_index: it is not looked at again."""
+        self.dropped_client = self.kc
+        self.drops.append(cell_index)
 
     async def _cut_too_large(self, cell, cell_index):
         """The cell's mark of a message over message_bytes, and a new kernel for the cells after it."""
@@ -575,8 +579,7 @@ class TrustedExecute(Execute):
         while True:
             await asyncio.sleep(0.02)
             if self.kc is not self.dropped_client and self.kc.dropped():
-                self.dropped_client = self.kc
-                self.drops.append(self.cell_index)
+                self._note_drop(self.cell_index)
                 self.km.kill_now()
             try:
                 await self._async_check_alive()
